@@ -1,0 +1,2 @@
+/// Byte-level BPE tokenizer of Phi-4-mini (placeholder until the tokenizer lands).
+public struct Tokenizer: Sendable {}
