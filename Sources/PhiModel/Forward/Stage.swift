@@ -1,0 +1,210 @@
+import CPhiKernels
+
+/// Runs decoder layers `layers` (a half-open range of absolute layer indices) over hidden states.
+/// The single-process engine is `Stage(layers: 0..<32)`; a worker holding `16..<32` runs the same
+/// code. `embed` exists only for a stage holding layer 0 and `logits` only for one holding the last
+/// layer: the range decides.
+public struct Stage: Sendable {
+    public let config: ModelConfig
+    public let layers: Range<Int>
+    let weights: StageWeights
+    let rope: LongRoPE
+    public let compute: Compute
+
+    /// Called after each layer with its index and the residual stream it produced.
+    public typealias LayerObserver = (_ layer: Int, _ hidden: Activations) -> Void
+
+    public init(config: ModelConfig, weights: StageWeights, compute: Compute) {
+        self.config = config
+        layers = weights.layers
+        self.weights = weights
+        rope = LongRoPE(config: config)
+        self.compute = compute
+    }
+
+    public var isFirstStage: Bool { layers.lowerBound == 0 }
+    public var isLastStage: Bool { layers.upperBound == config.layerCount }
+    public var weightBytes: Int { weights.weightBytes }
+
+    /// The embedding rows of `tokens`. Throws for a stage without layer 0 or an id outside the vocabulary.
+    public func embed(tokens: [Int]) throws -> Activations {
+        guard let embedding = weights.embedding else { throw StageError.notFirstStage(layers) }
+        var hidden = Activations(zeros: tokens.count, width: config.hiddenSize)
+        try hidden.values.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for (index, token) in tokens.enumerated() {
+                guard token >= 0, token < config.vocabularySize else {
+                    throw StageError.tokenOutOfRange(token: token, vocabularySize: config.vocabularySize)
+                }
+                try embedding.row(token, into: base + index * config.hiddenSize)
+            }
+        }
+        return hidden
+    }
+
+    /// Runs every layer of the stage over `hidden`, the states of `positions`, writing their keys
+    /// and values into `cache` first so each token attends to itself and all before it.
+    public func run(_ hidden: inout Activations, positions: Range<Int>, ropeFactors: RopeFactorSet,
+                    cache: inout KVCache, scratch: inout Scratch, observer: LayerObserver? = nil) throws {
+        guard hidden.tokenCount == positions.count, hidden.width == config.hiddenSize else {
+            throw StageError.activationShape(tokens: hidden.tokenCount, width: hidden.width,
+                                             expectedTokens: positions.count, expectedWidth: config.hiddenSize)
+        }
+        guard cache.layers == layers else { throw StageError.cacheLayers(cache: cache.layers, stage: layers) }
+        try cache.checkAppend(positions: positions, factors: ropeFactors)
+        try cache.prepareForWriting()
+        let tokens = positions.count
+        scratch.reserve(tokens: tokens, context: positions.upperBound, threads: config.headCount, config: config)
+        for (index, position) in positions.enumerated() {
+            rope.table(position: position, set: ropeFactors, into: scratch.ropeTables.pointer + index * config.rotaryDims)
+        }
+        for layer in layers {
+            hidden.values.withUnsafeMutableBufferPointer { buffer in
+                guard let states = buffer.baseAddress else { return }
+                runLayer(layer, states: states, positions: positions, cache: cache, scratch: &scratch)
+            }
+            observer?(layer, hidden)
+        }
+        cache.commit(positions: positions, factors: ropeFactors)
+    }
+
+    private func runLayer(_ layer: Int, states: UnsafeMutablePointer<Float>, positions: Range<Int>,
+                          cache: KVCache, scratch: inout Scratch) {
+        let w = weights[layer]
+        let tokens = positions.count
+        let hiddenSize = config.hiddenSize
+        let eps = config.rmsNormEpsilon
+        // Attention: pre-norm, fused qkv, rotate q and k, store k/v, attend, project, residual.
+        for token in 0..<tokens {
+            phi_rmsnorm(states + token * hiddenSize, w.attentionNorm, scratch.normed.pointer + token * hiddenSize,
+                        Int64(hiddenSize), eps)
+        }
+        compute.matmul(w.qkv, input: scratch.normed.pointer, tokens: tokens, output: scratch.qkv.pointer,
+                       outputStride: config.qkvRows, quantized: &scratch.quantized)
+        storeKeysAndValues(layer: layer, positions: positions, cache: cache, scratch: scratch)
+        attend(layer: layer, positions: positions, cache: cache, scratch: scratch)
+        compute.matmul(w.attentionOutput, input: scratch.attended.pointer, tokens: tokens,
+                       output: scratch.projected.pointer, outputStride: hiddenSize, quantized: &scratch.quantized)
+        phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
+        // MLP: pre-norm, fused gate|up, SwiGLU, down projection, residual.
+        for token in 0..<tokens {
+            phi_rmsnorm(states + token * hiddenSize, w.mlpNorm, scratch.normed.pointer + token * hiddenSize,
+                        Int64(hiddenSize), eps)
+        }
+        let intermediate = config.intermediateSize
+        compute.matmul(w.gateUp, input: scratch.normed.pointer, tokens: tokens, output: scratch.gateUp.pointer,
+                       outputStride: 2 * intermediate, quantized: &scratch.quantized)
+        for token in 0..<tokens {
+            let gateUp = scratch.gateUp.pointer + token * 2 * intermediate
+            phi_swiglu(gateUp, gateUp + intermediate, scratch.mlpHidden.pointer + token * intermediate, Int64(intermediate))
+        }
+        compute.matmul(w.down, input: scratch.mlpHidden.pointer, tokens: tokens, output: scratch.projected.pointer,
+                       outputStride: hiddenSize, quantized: &scratch.quantized)
+        phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
+    }
+
+    /// Rotates q and k of every token in place, then copies k and v into the cache rows of their positions.
+    private func storeKeysAndValues(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
+        let headDim = config.headDim
+        let qWidth = config.headCount * headDim
+        let kvWidth = cache.rowWidth
+        let keys = cache.keys(layer: layer)
+        let values = cache.values(layer: layer)
+        for (token, position) in positions.enumerated() {
+            let row = scratch.qkv.pointer + token * config.qkvRows
+            let table = UnsafePointer(scratch.ropeTables.pointer + token * config.rotaryDims)
+            rope.rotate(row, heads: config.headCount, headDim: headDim, table: table)
+            rope.rotate(row + qWidth, heads: config.kvHeadCount, headDim: headDim, table: table)
+            (keys + position * kvWidth).update(from: row + qWidth, count: kvWidth)
+            (values + position * kvWidth).update(from: row + qWidth + kvWidth, count: kvWidth)
+        }
+    }
+
+    /// Causal attention of every query head of every token over the cached positions up to its
+    /// own; heads are spread over the pool (each head's softmax weights have their own scratch row).
+    private func attend(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
+        let headDim = config.headDim
+        let headsPerKV = config.headCount / config.kvHeadCount
+        let kvWidth = cache.rowWidth
+        let keys = cache.keys(layer: layer)
+        let values = cache.values(layer: layer)
+        let scale = 1 / Float(headDim).squareRoot()
+        let context = positions.upperBound
+        let qkv = scratch.qkv.pointer
+        let attended = scratch.attended.pointer
+        let scores = scratch.scores.pointer
+        let qkvRows = config.qkvRows
+        let headCount = config.headCount
+        compute.pool.parallelFor(headCount) { head in
+            let kvOffset = (head / headsPerKV) * headDim
+            for (token, position) in positions.enumerated() {
+                phi_attend_head_f32(qkv + token * qkvRows + head * headDim, keys + kvOffset, values + kvOffset,
+                                    Int64(kvWidth), Int64(position + 1), Int64(headDim), scale,
+                                    scores + head * context, attended + (token * headCount + head) * headDim)
+            }
+        }
+    }
+
+    /// The logits of the rows `tokens` of `hidden` (the output of the last layer): final RMSNorm,
+    /// then the output head. Returns [tokens.count × vocabulary].
+    public func logits(from hidden: Activations, tokens: Range<Int>, scratch: inout Scratch) throws -> [Float] {
+        guard let head = weights.head, let norm = weights.finalNorm else { throw StageError.notLastStage(layers) }
+        guard tokens.lowerBound >= 0, tokens.upperBound <= hidden.tokenCount else {
+            throw StageError.activationShape(tokens: hidden.tokenCount, width: hidden.width,
+                                             expectedTokens: tokens.upperBound, expectedWidth: config.hiddenSize)
+        }
+        let hiddenSize = config.hiddenSize
+        let vocabulary = config.vocabularySize
+        scratch.normed.reserve(tokens.count * hiddenSize)
+        hidden.values.withUnsafeBufferPointer { buffer in
+            guard let states = buffer.baseAddress else { return }
+            for (index, token) in tokens.enumerated() {
+                phi_rmsnorm(states + token * hiddenSize, norm, scratch.normed.pointer + index * hiddenSize,
+                            Int64(hiddenSize), config.rmsNormEpsilon)
+            }
+        }
+        var logits = [Float](repeating: 0, count: tokens.count * vocabulary)
+        logits.withUnsafeMutableBufferPointer { buffer in
+            guard let output = buffer.baseAddress else { return }
+            compute.matmul(head, input: scratch.normed.pointer, tokens: tokens.count, output: output,
+                           outputStride: vocabulary, quantized: &scratch.quantized)
+        }
+        return logits
+    }
+
+    /// The final RMSNorm alone, as transformers reports the last hidden state.
+    public func finalNorm(_ hidden: Activations) throws -> Activations {
+        guard let norm = weights.finalNorm else { throw StageError.notLastStage(layers) }
+        var output = hidden
+        hidden.values.withUnsafeBufferPointer { source in
+            output.values.withUnsafeMutableBufferPointer { destination in
+                guard let input = source.baseAddress, let result = destination.baseAddress else { return }
+                for token in 0..<hidden.tokenCount {
+                    phi_rmsnorm(input + token * hidden.width, norm, result + token * hidden.width,
+                                Int64(hidden.width), config.rmsNormEpsilon)
+                }
+            }
+        }
+        return output
+    }
+}
+
+public enum StageError: Error, Equatable, CustomStringConvertible {
+    case notFirstStage(Range<Int>)
+    case notLastStage(Range<Int>)
+    case tokenOutOfRange(token: Int, vocabularySize: Int)
+    case activationShape(tokens: Int, width: Int, expectedTokens: Int, expectedWidth: Int)
+    case cacheLayers(cache: Range<Int>, stage: Range<Int>)
+
+    public var description: String {
+        switch self {
+        case let .notFirstStage(layers): "layers \(layers.lowerBound)..<\(layers.upperBound) do not start at layer 0, so they have no embedding"
+        case let .notLastStage(layers): "layers \(layers.lowerBound)..<\(layers.upperBound) do not end at the last layer, so they have no output head"
+        case let .tokenOutOfRange(token, vocabulary): "token id \(token) is outside the vocabulary of \(vocabulary)"
+        case let .activationShape(tokens, width, expectedTokens, expectedWidth):
+            "activations of \(tokens) × \(width), expected \(expectedTokens) × \(expectedWidth)"
+        case let .cacheLayers(cache, stage):
+            "a KV cache for layers \(cache.lowerBound)..<\(cache.upperBound) given to the stage of layers \(stage.lowerBound)..<\(stage.upperBound)"
+        }
+    }
+}
