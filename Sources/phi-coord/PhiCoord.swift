@@ -1,10 +1,14 @@
 import ArgumentParser
+import PhiGeneration
 
 @main
 struct PhiCoord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phi-coord",
         abstract: "Coordinates a phi-cluster: tokenizes, schedules layers across workers, samples, serves.",
-        version: "0.1.0",
-        subcommands: [])
+        version: PhiClusterVersion.current,
+        subcommands: [
+            Generate.self,
+            Logits.self,
+        ])
 }

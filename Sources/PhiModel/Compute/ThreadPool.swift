@@ -99,6 +99,19 @@ private final class PoolState: @unchecked Sendable {
         lock.unlock()
     }
 
+    private func isStopping() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return isShuttingDown
+    }
+
+    private func runCurrentJob() {
+        lock.lock()
+        let current = job
+        lock.unlock()
+        if let current { run(current) }
+    }
+
     private func run(_ job: Job) {
         while true {
             let chunk = nextChunk.add(1, ordering: .relaxed).oldValue
@@ -122,12 +135,10 @@ private final class PoolState: @unchecked Sendable {
                 }
             }
             seen = generation.load(ordering: .acquiring)
-            lock.lock()
-            let current = job
-            let stop = isShuttingDown
-            lock.unlock()
-            if stop { return }
-            if let current { run(current) }
+            if isStopping() { return }
+            // The job (and the caller's non-escaping closure in it) must be released before the
+            // caller learns this worker is done, so the reference lives only inside this call.
+            runCurrentJob()
             pendingWorkers.subtract(1, ordering: .releasing)
         }
     }

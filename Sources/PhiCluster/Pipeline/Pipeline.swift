@@ -1,0 +1,71 @@
+import PhiModel
+
+/// Identifies a session: one conversation's KV cache on every stage.
+public struct SessionID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public var description: String { "session \(rawValue)" }
+}
+
+/// What the last stage returns for a pass.
+public enum LogitsRequest: Sendable, Equatable {
+    /// Nothing (a prefill chunk before the last).
+    case none
+    /// The logits of the last position of the pass.
+    case last
+    /// The argmax of every position, and the logits of the last.
+    case argmaxAndLast
+}
+
+/// The result of a pass through every stage.
+public struct ForwardResult: Sendable, Equatable {
+    /// Logits of the pass's last position, [vocabulary].
+    public var lastLogits: [Float]?
+    /// Argmax of every position of the pass (with `.argmaxAndLast`).
+    public var argmax: [Int]?
+
+    public init(lastLogits: [Float]? = nil, argmax: [Int]? = nil) {
+        self.lastLogits = lastLogits
+        self.argmax = argmax
+    }
+}
+
+/// The layers of a model, run in order over a session's tokens, wherever the stages live: all in
+/// this process (`LocalPipeline`) or on workers over nng (`ClusterPipeline`). The pipeline keeps
+/// each session's token log, so a stage that must be rebuilt can be replayed.
+public protocol Pipeline: Sendable {
+    var config: ModelConfig { get }
+
+    /// Creates (or empties) `session`, with room for `contextTokens` positions on every stage.
+    func openSession(_ session: SessionID, contextTokens: Int) async throws
+
+    /// Drops `session` and frees its caches.
+    func closeSession(_ session: SessionID) async
+
+    /// Runs `tokens` at the positions following the session's cached ones through every stage,
+    /// `chunkTokens` at a time, and returns what `logits` asks for about the whole run.
+    /// `progress` is called with the number of tokens done after each chunk.
+    func append(session: SessionID, tokens: [Int], ropeFactors: RopeFactorSet, logits: LogitsRequest,
+                chunkTokens: Int, progress: (@Sendable (Int) -> Void)?) async throws -> ForwardResult
+
+    /// Forgets every cached position at and beyond `tokens`, on every stage.
+    func truncate(session: SessionID, toTokens tokens: Int) async throws
+
+    /// The session's budget, the tokens whose keys and values it holds and their LongRoPE factors.
+    func sessionLog(_ session: SessionID) async throws -> SessionLog
+}
+
+public enum PipelineError: Error, Equatable, CustomStringConvertible {
+    case unknownSession(SessionID)
+    case emptyPass
+    case contextExceeded(session: SessionID, needed: Int, budget: Int)
+
+    public var description: String {
+        switch self {
+        case let .unknownSession(id): "\(id) does not exist (open it first)"
+        case .emptyPass: "a pass needs at least one token"
+        case let .contextExceeded(session, needed, budget):
+            "\(session) needs \(needed) positions, beyond its context budget of \(budget) tokens"
+        }
+    }
+}
