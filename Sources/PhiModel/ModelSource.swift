@@ -29,6 +29,11 @@ public struct ModelSource: Sendable {
                            tensors: try SafetensorsCheckpoint(directory: path))
     }
 
+    /// The config of the model at `path` without opening its weights.
+    public static func openConfig(_ path: URL) throws -> ModelConfig {
+        try ModelConfig.load(directory: path)
+    }
+
     /// Loads the weights of `layers` (plus the embedding or head where the range reaches an end)
     /// in `format` (the stored format when nil) and returns the stage that runs them.
     public func loadStage(layers: Range<Int>, format: WeightFormat?, compute: Compute) throws -> Stage {

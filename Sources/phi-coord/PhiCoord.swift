@@ -10,5 +10,6 @@ struct PhiCoord: AsyncParsableCommand {
         subcommands: [
             Generate.self,
             Logits.self,
+            Plan.self,
         ])
 }

@@ -14,6 +14,16 @@ public struct Scratch: Sendable {
 
     public init() {}
 
+    /// Bytes of scratch a pass of `tokens` tokens at a context of `context` positions takes,
+    /// counting the logits of one position (the last stage) and the q8_0 activations.
+    public static func bytes(tokens: Int, context: Int, config: ModelConfig, isLastStage: Bool) -> Int {
+        let floats = tokens * (3 * config.hiddenSize + config.qkvRows + config.headCount * config.headDim
+            + 3 * config.intermediateSize + config.rotaryDims) + config.headCount * context
+            + (isLastStage ? config.vocabularySize : 0)
+        let quantized = WeightFormat.q8_0.rowBytes(columns: max(config.hiddenSize, config.intermediateSize)) * tokens
+        return floats * MemoryLayout<Float>.size + quantized
+    }
+
     func reserve(tokens: Int, context: Int, threads: Int, config: ModelConfig) {
         normed.reserve(tokens * config.hiddenSize)
         qkv.reserve(tokens * config.qkvRows)
