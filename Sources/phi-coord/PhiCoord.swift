@@ -11,5 +11,6 @@ struct PhiCoord: AsyncParsableCommand {
             Generate.self,
             Logits.self,
             Plan.self,
+            Synth.self,
         ])
 }
