@@ -12,7 +12,8 @@ extension Tokenizer {
         encode(text, matchingAddedTokens: false, kind: ordinaryPreTokenizer)
     }
 
-    private func encode(_ text: String, matchingAddedTokens: Bool, kind: PreTokenizerKind) -> [Int] {
+    /// - Parameter usesPieceCache: false merges every piece afresh (tests compare both ways).
+    func encode(_ text: String, matchingAddedTokens: Bool, kind: PreTokenizerKind, usesPieceCache: Bool = true) -> [Int] {
         var text = text
         return text.withUTF8 { bytes in
             classes.blockIndex.withUnsafeBufferPointer { blockIndex in
@@ -21,7 +22,7 @@ extension Tokenizer {
                         let scanner = PieceScanner(text: bytes, blockIndex: blockIndex, blocks: blocks)
                         var ids: [Int] = []
                         ids.reserveCapacity(bytes.count / 4 + 1)
-                        var scratch = BPEScratch()
+                        var scratch = BPEScratch(textBytes: usesPieceCache ? bytes.count : 0)
                         if matchingAddedTokens && !matcher.isEmpty {
                             for segment in matcher.split(bytes, scanner: scanner) {
                                 if segment.id >= 0 {
@@ -46,44 +47,25 @@ extension Tokenizer {
     private func encodeText(_ range: Range<Int>, kind: PreTokenizerKind, scanner: PieceScanner, lookup: MergeLookup,
                             scratch: inout BPEScratch, into ids: inout [Int]) {
         let text = scanner.text
-        switch kind {
-        case .o200k:
-            var p = range.lowerBound
-            while p < range.upperBound {
-                let end = scanner.nextO200k(from: p, end: range.upperBound)
-                encoder.encode(UnsafeBufferPointer(rebasing: text[p..<end]), into: &ids, scratch: &scratch, lookup: lookup)
-                p = end
-            }
-        case .gpt2:
-            var p = range.lowerBound
-            while p < range.upperBound {
-                let end = scanner.nextGPT2(from: p, end: range.upperBound)
-                encoder.encode(UnsafeBufferPointer(rebasing: text[p..<end]), into: &ids, scratch: &scratch, lookup: lookup)
-                p = end
-            }
-        case .gpt2Digits:
-            // Every number scalar is a piece of its own; GPT-2's regex runs on the stretches between.
-            var segmentStart = range.lowerBound
-            var p = range.lowerBound
-            while p <= range.upperBound {
-                let (flags, length) = p < range.upperBound ? scanner.scalar(at: p) : (ScalarFlag.number, 0)
-                if flags & ScalarFlag.number == 0 {
-                    p += length
-                    continue
+        scanner.forEachPiece(in: range, kind: kind) { start, end in
+            encoder.encode(UnsafeBufferPointer(rebasing: text[start..<end]), into: &ids, scratch: &scratch, lookup: lookup)
+        }
+    }
+
+    /// The pieces `kind` cuts `text` into (no added tokens): what BPE then merges one by one.
+    static func pieces(of text: String, kind: PreTokenizerKind) -> [String] {
+        var text = text
+        let classes = UnicodeClassTable.shared
+        return text.withUTF8 { bytes in
+            classes.blockIndex.withUnsafeBufferPointer { blockIndex in
+                classes.blocks.withUnsafeBufferPointer { blocks in
+                    let scanner = PieceScanner(text: bytes, blockIndex: blockIndex, blocks: blocks)
+                    var pieces: [String] = []
+                    scanner.forEachPiece(in: 0..<bytes.count, kind: kind) { start, end in
+                        pieces.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+                    }
+                    return pieces
                 }
-                var q = segmentStart
-                while q < p {
-                    let end = scanner.nextGPT2(from: q, end: p)
-                    encoder.encode(UnsafeBufferPointer(rebasing: text[q..<end]), into: &ids, scratch: &scratch, lookup: lookup)
-                    q = end
-                }
-                if length > 0 {
-                    encoder.encode(UnsafeBufferPointer(rebasing: text[p..<(p + length)]), into: &ids,
-                                   scratch: &scratch, lookup: lookup)
-                }
-                p += length
-                segmentStart = p
-                if length == 0 { break }
             }
         }
     }

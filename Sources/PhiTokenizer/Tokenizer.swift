@@ -130,6 +130,11 @@ public struct Tokenizer: Sendable {
         return encoder.vocabulary.id(of: Array(text.utf8))
     }
 
+    /// The chat format `chatTemplateSource` describes, when it is one `ChatTemplate` knows.
+    public var chatTemplate: ChatTemplate? {
+        chatTemplateSource.flatMap { ChatTemplate(jinjaSource: $0) }
+    }
+
     /// The added token with this id, if it is one.
     public func addedToken(id: Int) -> AddedToken? {
         addedTokensByID[id]

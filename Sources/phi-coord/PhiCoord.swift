@@ -6,5 +6,5 @@ struct PhiCoord: AsyncParsableCommand {
         commandName: "phi-coord",
         abstract: "Coordinates a phi-cluster: tokenizes, schedules layers across workers, samples, serves.",
         version: "0.1.0",
-        subcommands: [])
+        subcommands: [Tokenize.self, Detokenize.self, Template.self, TokenizerBench.self])
 }

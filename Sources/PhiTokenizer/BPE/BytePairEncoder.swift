@@ -29,11 +29,16 @@ struct BytePairEncoder: Sendable {
             ids.append(id)
             return
         }
+        let usesCache = scratch.cache != nil && piece.count <= PieceCache.maxPieceBytes
+        let hash = usesCache ? PieceCache.hash(piece) : 0
+        if usesCache, scratch.cache?.appendIDs(of: piece, hash: hash, to: &ids) == true { return }
+        let first = ids.count
         if piece.count <= linearLimit {
             encodeLinear(piece, into: &ids, scratch: &scratch, lookup: lookup)
         } else {
             encodeWithHeap(piece, into: &ids, lookup: lookup)
         }
+        if usesCache { scratch.cache?.insert(piece, hash: hash, ids: ids[first...]) }
     }
 
     private func encodeLinear(_ piece: UnsafeBufferPointer<UInt8>, into ids: inout [Int],
@@ -121,14 +126,21 @@ struct BytePairEncoder: Sendable {
     }
 }
 
-/// Reusable buffers for `BytePairEncoder`'s linear path, grown to the longest piece seen.
+/// Per-call state of `BytePairEncoder`: buffers for the linear path, grown to the longest piece
+/// seen, and for long texts a cache of merged pieces.
 struct BPEScratch: ~Copyable {
+    /// Texts shorter than this skip the cache: setting it up (a 512 KB table) would cost more
+    /// than it saves.
+    static let cacheMinimumTextBytes = 16 << 10
+
     private(set) var symbols: UnsafeMutableBufferPointer<Int32>
     private(set) var pairValues: UnsafeMutableBufferPointer<UInt64>
+    var cache: PieceCache?
 
-    init() {
+    init(textBytes: Int) {
         symbols = .allocate(capacity: BytePairEncoder.linearLimit)
         pairValues = .allocate(capacity: BytePairEncoder.linearLimit)
+        cache = textBytes >= Self.cacheMinimumTextBytes ? PieceCache() : nil
     }
 
     mutating func reserve(_ count: Int) {

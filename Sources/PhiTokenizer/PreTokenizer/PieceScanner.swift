@@ -195,4 +195,54 @@ struct PieceScanner {
         if let e = punctuation(from: p, firstFlags: f0, end: end, trailing: false) { return e }
         return whitespace(from: p, end: end, newlinesEndPiece: false)
     }
+
+    // MARK: Pieces
+
+    /// Calls `body` with the start and end of each piece of `range`, in order.
+    @inline(__always)
+    func forEachPiece(in range: Range<Int>, kind: PreTokenizerKind, _ body: (Int, Int) -> Void) {
+        switch kind {
+        case .o200k:
+            var p = range.lowerBound
+            while p < range.upperBound {
+                let end = nextO200k(from: p, end: range.upperBound)
+                body(p, end)
+                p = end
+            }
+        case .gpt2:
+            var p = range.lowerBound
+            while p < range.upperBound {
+                let end = nextGPT2(from: p, end: range.upperBound)
+                body(p, end)
+                p = end
+            }
+        case .gpt2Digits:
+            // Every number scalar is a piece of its own; GPT-2's regex runs on the stretches
+            // between, each on its own (so `\s+(?!\S)` sees a stretch's end as the text's end).
+            var stretchStart = range.lowerBound
+            var p = range.lowerBound
+            while p < range.upperBound {
+                let (flags, length) = scalar(at: p)
+                guard flags & ScalarFlag.number != 0 else {
+                    p += length
+                    continue
+                }
+                var q = stretchStart
+                while q < p {
+                    let end = nextGPT2(from: q, end: p)
+                    body(q, end)
+                    q = end
+                }
+                body(p, p + length)
+                p += length
+                stretchStart = p
+            }
+            var q = stretchStart
+            while q < range.upperBound {
+                let end = nextGPT2(from: q, end: range.upperBound)
+                body(q, end)
+                q = end
+            }
+        }
+    }
 }
