@@ -130,6 +130,11 @@ public struct Tokenizer: Sendable {
         return encoder.vocabulary.id(of: Array(text.utf8))
     }
 
+    /// The id of the vocabulary entry whose bytes are exactly `bytes` (found the way merges are).
+    public func id(ofBytes bytes: [UInt8]) -> Int? {
+        encoder.vocabulary.id(of: bytes)
+    }
+
     /// The chat format `chatTemplateSource` describes, when it is one `ChatTemplate` knows.
     public var chatTemplate: ChatTemplate? {
         chatTemplateSource.flatMap { ChatTemplate(jinjaSource: $0) }

@@ -2,7 +2,8 @@
 ///
 /// Order matters here: Phi-4-mini was trained on tool lists serialized by Python's `json.dumps`,
 /// which writes keys in insertion order, so rendering a prompt must not reorder them.
-/// Integers and fractions stay apart (`1` and `1.0` serialize differently in Python).
+/// Integers and fractions stay apart (`1` and `1.0` serialize differently in Python); an
+/// integer beyond `Int`'s range becomes a `double` (Python would keep it exact).
 public enum JSONValue: Sendable, Equatable, Hashable {
     case null
     case bool(Bool)
