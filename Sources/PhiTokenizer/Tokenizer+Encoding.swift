@@ -12,8 +12,7 @@ extension Tokenizer {
         encode(text, matchingAddedTokens: false, kind: ordinaryPreTokenizer)
     }
 
-    /// - Parameter usesPieceCache: false merges every piece afresh (tests compare both ways).
-    func encode(_ text: String, matchingAddedTokens: Bool, kind: PreTokenizerKind, usesPieceCache: Bool = true) -> [Int] {
+    private func encode(_ text: String, matchingAddedTokens: Bool, kind: PreTokenizerKind) -> [Int] {
         var text = text
         return text.withUTF8 { bytes in
             classes.blockIndex.withUnsafeBufferPointer { blockIndex in
@@ -22,7 +21,7 @@ extension Tokenizer {
                         let scanner = PieceScanner(text: bytes, blockIndex: blockIndex, blocks: blocks)
                         var ids: [Int] = []
                         ids.reserveCapacity(bytes.count / 4 + 1)
-                        var scratch = BPEScratch(textBytes: usesPieceCache ? bytes.count : 0)
+                        var scratch = BPEScratch()
                         if matchingAddedTokens && !matcher.isEmpty {
                             for segment in matcher.split(bytes, scanner: scanner) {
                                 if segment.id >= 0 {

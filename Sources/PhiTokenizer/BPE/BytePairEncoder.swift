@@ -16,6 +16,30 @@ struct BytePairEncoder: Sendable {
     let byteTokens: [Int32]
     /// Hugging Face's `ignore_merges`: a piece that is a whole vocabulary entry becomes that id.
     let ignoresMerges: Bool
+    /// `merge(byteTokens[a], byteTokens[b])` at `a << 8 | b`, when every byte has a token (else
+    /// empty): a piece's first round of pair lookups then reads this 512 KB table instead of
+    /// probing the 8 MB merge table.
+    let bytePairMerges: [UInt64]
+
+    init(vocabulary: TokenByteTable, merges: MergeTable, byteTokens: [Int32], ignoresMerges: Bool) {
+        self.vocabulary = vocabulary
+        self.merges = merges
+        self.byteTokens = byteTokens
+        self.ignoresMerges = ignoresMerges
+        if byteTokens.allSatisfy({ $0 >= 0 }) {
+            var table = [UInt64](repeating: MergeTable.noMerge, count: 1 << 16)
+            merges.withLookup { lookup in
+                for first in 0..<256 {
+                    for second in 0..<256 {
+                        table[first << 8 | second] = lookup.merge(byteTokens[first], byteTokens[second])
+                    }
+                }
+            }
+            self.bytePairMerges = table
+        } else {
+            self.bytePairMerges = []
+        }
+    }
 
     /// Encodes `piece`, appending its ids to `ids`.
     func encode(_ piece: UnsafeBufferPointer<UInt8>, into ids: inout [Int], scratch: inout BPEScratch,
@@ -29,16 +53,11 @@ struct BytePairEncoder: Sendable {
             ids.append(id)
             return
         }
-        let usesCache = scratch.cache != nil && piece.count <= PieceCache.maxPieceBytes
-        let hash = usesCache ? PieceCache.hash(piece) : 0
-        if usesCache, scratch.cache?.appendIDs(of: piece, hash: hash, to: &ids) == true { return }
-        let first = ids.count
         if piece.count <= linearLimit {
             encodeLinear(piece, into: &ids, scratch: &scratch, lookup: lookup)
         } else {
             encodeWithHeap(piece, into: &ids, lookup: lookup)
         }
-        if usesCache { scratch.cache?.insert(piece, hash: hash, ids: ids[first...]) }
     }
 
     private func encodeLinear(_ piece: UnsafeBufferPointer<UInt8>, into ids: inout [Int],
@@ -47,15 +66,21 @@ struct BytePairEncoder: Sendable {
         let symbols = scratch.symbols
         let pairs = scratch.pairValues
         var n = 0
-        for byte in piece {
-            let id = byteTokens[Int(byte)]
-            if id >= 0 {
-                symbols[n] = id
-                n += 1
+        if !bytePairMerges.isEmpty {
+            n = piece.count
+            for i in 0..<n { symbols[i] = byteTokens[Int(piece[i])] }
+            for i in 0..<(n - 1) { pairs[i] = bytePairMerges[Int(piece[i]) << 8 | Int(piece[i + 1])] }
+        } else {
+            for byte in piece {
+                let id = byteTokens[Int(byte)]
+                if id >= 0 {
+                    symbols[n] = id
+                    n += 1
+                }
             }
-        }
-        if n > 1 {
-            for i in 0..<(n - 1) { pairs[i] = lookup.merge(symbols[i], symbols[i + 1]) }
+            if n > 1 {
+                for i in 0..<(n - 1) { pairs[i] = lookup.merge(symbols[i], symbols[i + 1]) }
+            }
         }
         while n > 1 {
             var best = MergeTable.noMerge
@@ -126,21 +151,15 @@ struct BytePairEncoder: Sendable {
     }
 }
 
-/// Per-call state of `BytePairEncoder`: buffers for the linear path, grown to the longest piece
-/// seen, and for long texts a cache of merged pieces.
+/// Reusable buffers for `BytePairEncoder`'s linear path, grown to the longest piece seen; one per
+/// `encode` call, so the tokenizer itself stays immutable.
 struct BPEScratch: ~Copyable {
-    /// Texts shorter than this skip the cache: setting it up (a 512 KB table) would cost more
-    /// than it saves.
-    static let cacheMinimumTextBytes = 16 << 10
-
     private(set) var symbols: UnsafeMutableBufferPointer<Int32>
     private(set) var pairValues: UnsafeMutableBufferPointer<UInt64>
-    var cache: PieceCache?
 
-    init(textBytes: Int) {
+    init() {
         symbols = .allocate(capacity: BytePairEncoder.linearLimit)
         pairValues = .allocate(capacity: BytePairEncoder.linearLimit)
-        cache = textBytes >= Self.cacheMinimumTextBytes ? PieceCache() : nil
     }
 
     mutating func reserve(_ count: Int) {
