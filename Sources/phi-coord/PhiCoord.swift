@@ -10,7 +10,11 @@ struct PhiCoord: AsyncParsableCommand {
         subcommands: [
             Generate.self,
             Logits.self,
+            Tokenize.self,
+            Detokenize.self,
+            Template.self,
             Plan.self,
             Synth.self,
+            TokenizerBench.self,
         ])
 }
