@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C: dot/matmul kernels, scalar reference beside each SIMD path.
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "PhiTokenizer"),
         .target(name: "PhiCluster", dependencies: [
             "PhiModel",
+            .product(name: "TOMLKit", package: "TOMLKit"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PhiGeneration", dependencies: [
