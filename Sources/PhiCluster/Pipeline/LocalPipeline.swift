@@ -84,6 +84,10 @@ public actor LocalPipeline: Pipeline {
         sessions[session] = state
     }
 
+    public func health() -> [StageHealth] {
+        stages.map { StageHealth(name: "local", address: nil, layers: $0.layers, state: .ready) }
+    }
+
     public func sessionLog(_ session: SessionID) throws -> SessionLog {
         guard let state = sessions[session] else { throw PipelineError.unknownSession(session) }
         return state.log

@@ -53,16 +53,46 @@ public protocol Pipeline: Sendable {
 
     /// The session's budget, the tokens whose keys and values it holds and their LongRoPE factors.
     func sessionLog(_ session: SessionID) async throws -> SessionLog
+
+    /// The state of every stage, for `/health` and error messages.
+    func health() async -> [StageHealth]
+}
+
+/// One stage's health as the pipeline sees it.
+public struct StageHealth: Sendable, Equatable {
+    public enum State: String, Sendable, Equatable {
+        case ready, loading, failed, unreachable
+    }
+
+    /// The worker's name (or "local" for an in-process stage).
+    public let name: String
+    /// Its nng address, nil in-process.
+    public let address: String?
+    public let layers: Range<Int>
+    public let state: State
+    /// Why it is not ready, or what it is doing.
+    public let detail: String?
+
+    public init(name: String, address: String?, layers: Range<Int>, state: State, detail: String? = nil) {
+        self.name = name
+        self.address = address
+        self.layers = layers
+        self.state = state
+        self.detail = detail
+    }
 }
 
 public enum PipelineError: Error, Equatable, CustomStringConvertible {
     case unknownSession(SessionID)
+    /// A stage cannot be reached or has failed.
+    case stageDown(name: String, address: String?, reason: String)
     case emptyPass
     case contextExceeded(session: SessionID, needed: Int, budget: Int)
 
     public var description: String {
         switch self {
         case let .unknownSession(id): "\(id) does not exist (open it first)"
+        case let .stageDown(name, address, reason): "worker '\(name)'\(address.map { " (\($0))" } ?? "") is down: \(reason)"
         case .emptyPass: "a pass needs at least one token"
         case let .contextExceeded(session, needed, budget):
             "\(session) needs \(needed) positions, beyond its context budget of \(budget) tokens"
