@@ -157,6 +157,36 @@ struct HandshakeTests {
         await plain.listener.stop()
     }
 
+    @Test("a peer of another protocol major is refused, and both sides name both versions")
+    func protocolMismatch() async throws {
+        let worker = try Worker.start(secret: nil)
+        let peer = try await PeerConnection.connect(to: worker.listener.address, authenticator: WireAuthenticator(secret: nil))
+        let hello = try #require(WireSamples.all.first)
+        let future = WireAuthenticator(secret: nil).seal(hello, version: ProtocolVersion(major: 2, minor: 0))
+        let raw = try await peer.requestRaw(future, timeout: .seconds(5))
+        // The worker's side: an Error reply, and a log line, naming both versions.
+        guard case let .error(report) = try WireMessage.decode(raw, from: worker.listener.address) else {
+            Issue.record("expected an Error reply")
+            return
+        }
+        #expect(report.code == .protocolMismatch)
+        #expect(report.message.contains("speaks wire protocol 2.0, this node speaks 1.0"))
+        #expect(worker.log.text.contains("speaks wire protocol 2.0"))
+        // The 2.0 sender's side: the reply's envelope alone tells it the worker speaks 1.0.
+        let error = try #require(throws: WireError.self) {
+            let result = raw.withUnsafeBytes { buffer in
+                Result { () throws(WireError) in
+                    try WireAuthenticator(secret: nil).open(buffer, from: worker.listener.address, limits: .default,
+                                                            speaking: ProtocolVersion(major: 2, minor: 0))
+                }
+            }
+            _ = try result.get()
+        }
+        #expect(error == .protocolMismatch(peer: worker.listener.address, theirs: .current, ours: ProtocolVersion(major: 2, minor: 0)))
+        await peer.close()
+        await worker.listener.stop()
+    }
+
     @Test("a proof that does not verify is refused on either side")
     func badProofs() throws {
         let secret = try randomSecret()

@@ -52,6 +52,29 @@ struct WireValidationTests {
         #expect(error.description.contains(peer))
     }
 
+    @Test("mutated messages are refused, or decode to values that re-encode to the same bytes")
+    func mutations() throws {
+        // 20,000 mutants take well under a second; 300,000 ran clean under AddressSanitizer once.
+        var generator = SeededGenerator(seed: 99)
+        let samples = WireSamples.all.map { $0.encode() }
+        for iteration in 0 ..< 20_000 {
+            var bytes = samples[iteration % samples.count]
+            for _ in 0 ..< Int.random(in: 1 ... 4, using: &generator) {
+                let index = Int.random(in: 0 ..< bytes.count, using: &generator)
+                switch Int.random(in: 0 ..< 4, using: &generator) {
+                case 0: bytes[index] ^= UInt8(1 << Int.random(in: 0 ..< 8, using: &generator))
+                case 1: bytes[index] = UInt8.random(in: 0 ... 255, using: &generator)
+                case 2: bytes.insert(UInt8.random(in: 0 ... 255, using: &generator), at: index)
+                default: if bytes.count > 1 { bytes.remove(at: index) }
+                }
+            }
+            guard let message = try? WireMessage.decode(bytes, from: peer) else { continue }
+            // Compared as bytes: a mutant may carry NaN logits, which are never == themselves.
+            let encoded = message.encode()
+            #expect(try WireMessage.decode(encoded, from: peer).encode() == encoded, "mutant \(iteration): \(message)")
+        }
+    }
+
     @Test("an oversized token count is refused by field and limit")
     func tooManyTokens() throws {
         let limits = WireLimits(maxTokensPerFrame: 2)

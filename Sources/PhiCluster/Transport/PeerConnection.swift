@@ -70,6 +70,15 @@ public actor PeerConnection {
                               options: options, monitor: monitor, monitorReference: reference)
     }
 
+    deinit {
+        // Dropped without close(): release the socket here (nng_close is quick when nothing is in flight).
+        if !isClosed {
+            nng_close(socket)
+            monitor.finish()
+            monitorReference.release()
+        }
+    }
+
     /// Whether a connection to the peer is up now.
     public nonisolated var isConnected: Bool { monitor.isConnected }
 

@@ -27,6 +27,8 @@ public actor ReplyListener {
         var status = nng_rep0_open(&opened)
         guard status == 0 else { throw .socketFailed(operation: "nng_rep0_open", reason: NNG.errorText(status)) }
         let socket = opened
+        // Receives wait without a timeout on purpose: a listener waits for requests. Each message is
+        // bounded in size, and each reply in time (its aio also carries replyTimeout).
         status = nng_socket_set_size(socket, NNG_OPT_RECVMAXSZ, options.limits.maxMessageBytes)
         if status == 0 { status = nng_socket_set_ms(socket, NNG_OPT_SENDTIMEO, NNG.milliseconds(options.replyTimeout)) }
         guard status == 0 else {
@@ -51,6 +53,11 @@ public actor ReplyListener {
         self.socket = socket
         self.authenticator = authenticator
         self.logger = logger
+    }
+
+    deinit {
+        // Dropped without close() (serve() keeps the listener alive while it runs).
+        if !isClosed { nng_close(socket) }
     }
 
     /// Serves requests until the listener is closed or the calling task is cancelled. `handler`

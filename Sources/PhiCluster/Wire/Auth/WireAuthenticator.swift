@@ -73,6 +73,12 @@ public final class WireAuthenticator: Sendable {
     /// validates the body. Throws a `WireError` naming the peer and what is wrong.
     public func open(_ bytes: UnsafeRawBufferPointer, from peer: String,
                      limits: WireLimits = .default) throws(WireError) -> ReceivedMessage {
+        try open(bytes, from: peer, limits: limits, speaking: .current)
+    }
+
+    /// `speaking` other than `.current` lets tests play a node of another version.
+    func open(_ bytes: UnsafeRawBufferPointer, from peer: String, limits: WireLimits,
+              speaking ours: ProtocolVersion) throws(WireError) -> ReceivedMessage {
         guard bytes.count <= limits.maxMessageBytes else {
             throw .tooLarge(peer: peer, field: "message bytes", value: bytes.count, limit: limits.maxMessageBytes)
         }
@@ -85,8 +91,8 @@ public final class WireAuthenticator: Sendable {
         guard version.major != 0 else {
             throw .malformed(peer: peer, what: "phi.wire.v1.Envelope (no protocol version)", byteCount: bytes.count)
         }
-        guard version.major == ProtocolVersion.current.major else {
-            throw .protocolMismatch(peer: peer, theirs: version, ours: .current)
+        guard version.major == ours.major else {
+            throw .protocolMismatch(peer: peer, theirs: version, ours: ours)
         }
         let body = UnsafeRawBufferPointer(start: envelope.pointee.body.data, count: envelope.pointee.body.len)
         let tag = envelope.pointee.auth_tag
