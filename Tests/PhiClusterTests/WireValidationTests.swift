@@ -118,6 +118,9 @@ struct WireValidationTests {
         #expect(error.description.contains("layer_begin is 4"))
 
         frame.layerBegin = 0
+        frame.input = .tokens([5, 3_000_000_000])
+        #expect(try decodeError(WireMessage.activation(frame).encode()).field == "ActivationFrame.tokens.ids[1]")
+
         let arena = CArena()
         var message = Phi__Wire__V1__Message()
         phi__wire__v1__message__init(&message)

@@ -70,15 +70,15 @@ struct FieldReader {
     }
 
     /// Token ids: each below 2^31, as the model's vocabulary indices are.
-    func tokenIDs(_ count: Int, _ pointer: UnsafeMutablePointer<UInt32>?, _ field: String) throws(WireError) -> [Int32] {
+    func tokenIDs(_ count: Int, _ pointer: UnsafeMutablePointer<UInt32>?, _ field: String) throws(WireError) -> [Int] {
         guard count > 0, let pointer else { return [] }
-        var ids: [Int32] = []
+        var ids: [Int] = []
         ids.reserveCapacity(count)
         for index in 0 ..< count {
-            guard let id = Int32(exactly: pointer[index]) else {
+            guard pointer[index] <= UInt32(Int32.max) else {
                 throw .invalidField(peer: peer, field: "\(field)[\(index)]", reason: "token id \(pointer[index]) exceeds 2^31 - 1")
             }
-            ids.append(id)
+            ids.append(Int(pointer[index]))
         }
         return ids
     }

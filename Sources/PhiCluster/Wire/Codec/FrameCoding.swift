@@ -17,7 +17,7 @@ extension CArena {
             case let .tokens(ids):
                 c.input_case = PHI__WIRE__V1__ACTIVATION_FRAME__INPUT_TOKENS
                 c.tokens = message(phi__wire__v1__token_ids__init) { tokens in
-                    let values = array(ids.map { UInt32(bitPattern: $0) })
+                    let values = array(ids.map { UInt32(truncatingIfNeeded: $0) })  // the receiver refuses ids >= 2^31
                     tokens.n_ids = values.count
                     tokens.ids = values.pointer
                 }
@@ -41,7 +41,7 @@ extension CArena {
             c.output = Phi__Wire__V1__OutputRequest(rawValue: frame.output.rawValue)
             c.vocab_size = UInt32(clamping: frame.vocabSize)
             c.logits = frame.logits.withUnsafeBytes { bytes(Array($0)) }
-            let argmax = array(frame.argmax.map { UInt32(bitPattern: $0) })
+            let argmax = array(frame.argmax.map { UInt32(truncatingIfNeeded: $0) })
             c.n_argmax = argmax.count
             c.argmax = argmax.pointer
         }
@@ -117,7 +117,7 @@ extension FieldReader {
                                 reason: "\(c.n_argmax) ids, expected \(expectedArgmax) for output '\(output)'")
         }
         let argmax = try tokenIDs(expectedArgmax, c.argmax, "LogitsFrame.argmax")
-        if let index = argmax.firstIndex(where: { Int($0) >= vocabSize }) {
+        if let index = argmax.firstIndex(where: { $0 >= vocabSize }) {
             throw .invalidField(peer: peer, field: "LogitsFrame.argmax[\(index)]",
                                 reason: "token id \(argmax[index]) is outside the vocabulary of \(vocabSize)")
         }

@@ -17,7 +17,7 @@ public struct ActivationFrame: Sendable, Equatable {
 
     public enum Input: Sendable, Equatable {
         /// Token ids, for the stage that owns the embedding (`layerBegin == 0`).
-        case tokens([Int32])
+        case tokens([Int])
         /// The residual stream after layer `layerBegin - 1`.
         case hidden(HiddenStates)
     }

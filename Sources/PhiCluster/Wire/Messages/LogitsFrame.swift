@@ -13,10 +13,10 @@ public struct LogitsFrame: Sendable, Equatable {
     /// `output.logitsRows(tokenCount:) × vocabSize` floats, row-major.
     public var logits: [Float]
     /// The best token of every position, for `.argmaxAndLastLogits` and `.allLogits`.
-    public var argmax: [Int32]
+    public var argmax: [Int]
 
     public init(sessionID: UInt64, sequence: UInt64, firstPosition: Int, tokenCount: Int,
-                output: OutputRequest, vocabSize: Int, logits: [Float], argmax: [Int32]) {
+                output: OutputRequest, vocabSize: Int, logits: [Float], argmax: [Int]) {
         self.sessionID = sessionID
         self.sequence = sequence
         self.firstPosition = firstPosition
