@@ -1,5 +1,4 @@
 import CNNG
-import Logging
 
 /// A connection to one peer's listener: an nng req0 socket dialed to `address`.
 ///
