@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // C: dot/matmul kernels, scalar reference beside each SIMD path.
@@ -28,9 +29,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PhiTokenizer"),
+        // libnng from Debian (no pkg-config file: the module map links it).
+        .systemLibrary(name: "CNNG", path: "Sources/CNNG"),
+        // protoc-c output for proto/ (scripts/generate-proto), linking Debian's libprotobuf-c.
+        .target(name: "CPhiWire", linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "PhiCluster", dependencies: [
-            "PhiModel",
+            "PhiModel", "CNNG", "CPhiWire",
             .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "PhiGeneration", dependencies: [
