@@ -25,6 +25,8 @@ public struct Stage: Sendable {
     public var isFirstStage: Bool { layers.lowerBound == 0 }
     public var isLastStage: Bool { layers.upperBound == config.layerCount }
     public var weightBytes: Int { weights.weightBytes }
+    /// The format the stage's matrices are held in.
+    public var weightFormat: WeightFormat { weights.layerWeights.first?.qkv.format ?? weights.head?.format ?? .f32 }
 
     /// The embedding rows of `tokens`. Throws for a stage without layer 0 or an id outside the vocabulary.
     public func embed(tokens: [Int]) throws -> Activations {

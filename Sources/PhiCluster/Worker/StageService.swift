@@ -1,0 +1,175 @@
+import Foundation
+import PhiModel
+
+/// A worker's stage and the KV caches of its sessions, run on a thread of its own so long passes
+/// never block the listener (which must keep answering health checks meanwhile).
+public actor StageService {
+    private let executor = DedicatedThreadExecutor(name: "phi-stage")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    public private(set) var stage: Stage?
+    private var sessions: [UInt64: KVCache] = [:]
+    private var lastUse: [UInt64: UInt64] = [:]
+    private var useCounter: UInt64 = 0
+    private var scratch = Scratch()
+    /// Positions each session's cache holds at most (from the coordinator's Configure).
+    public private(set) var contextTokens: Int
+    public private(set) var maxSessions: Int
+
+    public init(contextTokens: Int, maxSessions: Int) {
+        self.contextTokens = contextTokens
+        self.maxSessions = maxSessions
+    }
+
+    public var layers: Range<Int> { stage?.layers ?? 0..<0 }
+    public var sessionCount: Int { sessions.count }
+    public var cachedTokens: Int { sessions.values.reduce(0) { $0 + $1.tokenCount } }
+
+    /// Loads the weights of `layers` (replacing any stage and dropping every session).
+    public func load(model: ModelSource, layers: Range<Int>, format: WeightFormat?, compute: Compute) throws {
+        stage = nil
+        sessions = [:]
+        stage = try model.loadStage(layers: layers, format: format, compute: compute)
+    }
+
+    /// New budgets apply to sessions created from now on.
+    public func configure(contextTokens: Int, maxSessions: Int) {
+        self.contextTokens = contextTokens
+        self.maxSessions = maxSessions
+    }
+
+    public func reset(session: UInt64?) {
+        if let session {
+            sessions[session] = nil
+            lastUse[session] = nil
+        } else {
+            sessions = [:]
+            lastUse = [:]
+        }
+    }
+
+    public func trim(session: UInt64, keepTokens: Int) {
+        sessions[session]?.truncate(toTokens: keepTokens)
+    }
+
+    /// What a frame produced: hidden states for the next worker, or the last stage's result.
+    public enum Output: Sendable {
+        case hidden(ActivationFrame.HiddenStates)
+        case logits(LogitsFrame)
+    }
+
+    /// Runs the frame through the stage's layers. Throws a `StageFailure` naming what is wrong
+    /// (wrong layers, unknown session, a gap, a full context) without touching any cache.
+    public func process(_ frame: ActivationFrame, wireDType: WireDType) throws(StageFailure) -> Output {
+        guard let stage else { throw StageFailure(.notReady, "this worker has no layers loaded yet") }
+        guard frame.layerBegin == stage.layers.lowerBound else {
+            throw StageFailure(.wrongLayers, "frame expects a stage starting at layer \(frame.layerBegin), "
+                + "this worker holds layers \(LayerRangeText.format(stage.layers))", field: "ActivationFrame.layer_begin")
+        }
+        let config = stage.config
+        var hidden: Activations
+        switch frame.input {
+        case let .tokens(ids):
+            guard stage.isFirstStage else {
+                throw StageFailure(.invalidField, "token ids sent to layers \(LayerRangeText.format(stage.layers)), "
+                    + "which do not hold the embedding", field: "ActivationFrame.tokens")
+            }
+            do { hidden = try stage.embed(tokens: ids) } catch {
+                throw StageFailure(.invalidField, "\(error)", field: "ActivationFrame.tokens")
+            }
+        case let .hidden(states):
+            guard !stage.isFirstStage else {
+                throw StageFailure(.invalidField, "hidden states sent to the first stage, which takes token ids",
+                                   field: "ActivationFrame.hidden")
+            }
+            guard states.hiddenSize == config.hiddenSize else {
+                throw StageFailure(.invalidField, "hidden states of width \(states.hiddenSize), the model's is \(config.hiddenSize)",
+                                   field: "ActivationFrame.hidden.hidden_size")
+            }
+            hidden = Activations(tokenCount: states.tokenCount, width: states.hiddenSize, values: states.values())
+        }
+        var cache = try takeCache(for: frame)
+        defer {
+            sessions[frame.sessionID] = cache
+            useCounter += 1
+            lastUse[frame.sessionID] = useCounter
+        }
+        do {
+            try stage.run(&hidden, positions: frame.positions, ropeFactors: frame.ropeFactors == .long ? .long : .short,
+                          cache: &cache, scratch: &scratch)
+        } catch let error as KVCacheError {
+            if case .full = error { throw StageFailure(.contextFull, "\(error)", field: "ActivationFrame.first_position") }
+            throw StageFailure(.invalidField, "\(error)", field: "ActivationFrame.first_position")
+        } catch {
+            throw StageFailure(.internal, "\(error)")
+        }
+        guard stage.isLastStage else {
+            do {
+                return .hidden(try ActivationFrame.HiddenStates(values: hidden.values, hiddenSize: hidden.width, dtype: wireDType))
+            } catch {
+                throw StageFailure(.internal, "\(error)")
+            }
+        }
+        return .logits(try logitsFrame(for: frame, hidden: hidden, stage: stage))
+    }
+
+    /// The session's cache, created for a frame starting at position 0; a frame that would leave a
+    /// gap or a new session beyond the limit is refused.
+    private func takeCache(for frame: ActivationFrame) throws(StageFailure) -> KVCache {
+        if let cache = sessions.removeValue(forKey: frame.sessionID) { return cache }
+        guard frame.firstPosition == 0 else {
+            throw StageFailure(.unknownSession, "session \(frame.sessionID) is unknown here and the frame starts at position "
+                + "\(frame.firstPosition), not 0", field: "ActivationFrame.session_id")
+        }
+        if sessions.count >= maxSessions, let oldest = lastUse.min(by: { $0.value < $1.value })?.key {
+            // The coordinator bounds its sessions too; this only guards a worker's memory.
+            sessions[oldest] = nil
+            lastUse[oldest] = nil
+        }
+        guard let stage else { throw StageFailure(.notReady, "no layers loaded") }
+        do {
+            return try KVCache(config: stage.config, layers: stage.layers, capacity: contextTokens)
+        } catch {
+            throw StageFailure(.contextFull, "\(error)")
+        }
+    }
+
+    private func logitsFrame(for frame: ActivationFrame, hidden: Activations, stage: Stage) throws(StageFailure) -> LogitsFrame {
+        let vocabulary = stage.config.vocabularySize
+        let count = hidden.tokenCount
+        var logits: [Float] = []
+        var argmax: [Int] = []
+        do {
+            switch frame.output {
+            case .none:
+                break
+            case .lastLogits:
+                logits = try stage.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
+            case .argmaxAndLastLogits, .allLogits:
+                let all = try stage.logits(from: hidden, tokens: 0..<count, scratch: &scratch)
+                argmax = Logits.argmaxOfRows(all, rows: count, width: vocabulary)
+                logits = frame.output == .allLogits ? all : Array(all[((count - 1) * vocabulary)...])
+            }
+        } catch {
+            throw StageFailure(.internal, "\(error)")
+        }
+        return LogitsFrame(sessionID: frame.sessionID, sequence: frame.sequence, firstPosition: frame.firstPosition,
+                           tokenCount: count, output: frame.output, vocabSize: logits.isEmpty ? 0 : vocabulary,
+                           logits: logits, argmax: argmax)
+    }
+}
+
+/// Why a worker refused or failed a frame, with the wire's error code.
+public struct StageFailure: Error, Sendable, CustomStringConvertible {
+    public let code: WireErrorCode
+    public let message: String
+    public let field: String
+
+    public init(_ code: WireErrorCode, _ message: String, field: String = "") {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { message }
+}

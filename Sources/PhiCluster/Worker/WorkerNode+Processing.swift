@@ -1,0 +1,88 @@
+import Foundation
+import PhiModel
+
+extension WorkerNode {
+    /// Computes queued frames one after another and forwards each result; a failure is reported
+    /// to the coordinator as an `Error` request naming the session and frame.
+    func processFrames() async {
+        for await frame in workStream {
+            let started = ContinuousClock.now
+            let wireDType = configuration?.wireDType ?? .f32
+            let result: Result<StageService.Output, StageFailure>
+            do {
+                result = .success(try await service.process(frame, wireDType: wireDType))
+            } catch {
+                result = .failure(error)
+            }
+            let computed = ContinuousClock.now
+            frameDone(tokens: frame.tokenCount, compute: computed - started)
+            switch result {
+            case let .success(output):
+                await forward(output, of: frame)
+                stats.sendTime += ContinuousClock.now - computed
+            case let .failure(failure):
+                stats.errors += 1
+                await report(ErrorReport(code: failure.code, message: "worker '\(options.name)': \(failure.message)", origin: options.name,
+                                         field: failure.field, sessionID: frame.sessionID, sequence: frame.sequence))
+            }
+        }
+    }
+
+    private func frameDone(tokens: Int, compute: Duration) {
+        queued -= 1
+        stats.frames += 1
+        stats.tokens += UInt64(tokens)
+        stats.computeTime += compute
+    }
+
+    /// Sends a stage's output on: hidden states to the next worker, a LogitsFrame to the coordinator.
+    private func forward(_ output: StageService.Output, of frame: ActivationFrame) async {
+        guard let nextHop else {
+            await report(ErrorReport(code: .nextHopFailed, message: "worker '\(options.name)' has no next hop configured",
+                                     origin: options.name, sessionID: frame.sessionID, sequence: frame.sequence))
+            return
+        }
+        let message: WireMessage
+        switch output {
+        case let .hidden(states):
+            var next = frame
+            next.layerBegin = frame.layerBegin + (configuration?.layers.count ?? 0)
+            next.input = .hidden(states)
+            message = .activation(next)
+        case let .logits(logits):
+            message = .logits(logits)
+        }
+        // The next hop refuses with BUSY while its queue is full: wait and try again.
+        var delay = Duration.milliseconds(2)
+        while true {
+            do {
+                _ = try await nextHop.requestAck(message)
+                return
+            } catch let .refused(_, _, report) where report.code == .busy {
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(200))
+            } catch {
+                await report(ErrorReport(code: .nextHopFailed, message: "worker '\(options.name)' cannot reach its next hop: \(error)",
+                                         origin: options.name, peer: nextHop.address, sessionID: frame.sessionID, sequence: frame.sequence))
+                return
+            }
+        }
+    }
+
+    /// Tells the coordinator about a failure found after a frame was acknowledged.
+    func report(_ error: ErrorReport) async {
+        logger.error("\(error.message)")
+        guard let coordinator else { return }
+        _ = try? await coordinator.request(.error(error), timeout: .seconds(2))
+    }
+
+    func statsReply() async -> StatsReply {
+        StatsReply(layers: await service.layers, frames: stats.frames, tokens: stats.tokens, computeTime: stats.computeTime,
+                   queueWaitTime: stats.queueWaitTime, sendTime: stats.sendTime, queueDepth: queued,
+                   maxQueueDepth: stats.maxQueueDepth, sessions: await service.sessionCount,
+                   kvTokens: UInt64(await service.cachedTokens), kvBytes: 0,
+                   weightBytes: UInt64(await service.stage?.weightBytes ?? 0),
+                   residentBytes: UInt64(SystemMemory.residentBytes ?? 0), uptime: ContinuousClock.now - startedAt,
+                   errors: stats.errors)
+    }
+}

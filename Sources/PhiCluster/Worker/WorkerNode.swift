@@ -1,0 +1,180 @@
+import Foundation
+import Logging
+import PhiModel
+
+/// A phi-worker: listens on its address, answers the handshake and control messages at once, and
+/// computes activation frames in arrival order on its `StageService`, forwarding each result to
+/// its next hop (the next worker, or the coordinator after the last layer).
+public actor WorkerNode {
+    public nonisolated let options: WorkerOptions
+    public nonisolated let listener: ReplyListener
+    let logger: Logger
+    let model: ModelSource
+    let compute: Compute
+    let authenticator: WireAuthenticator
+    let responder: HandshakeResponder
+    let service: StageService
+    let startedAt = ContinuousClock.now
+
+    var state: NodeState
+    var detail = ""
+    var configuration: Configure?
+    var nextHop: PeerConnection?
+    var coordinator: PeerConnection?
+    var queued = 0
+    var stats = Counters()
+    let work: AsyncStream<ActivationFrame>.Continuation
+    let workStream: AsyncStream<ActivationFrame>
+    private var isShuttingDown = false
+
+    struct Counters {
+        var frames: UInt64 = 0
+        var tokens: UInt64 = 0
+        var computeTime: Duration = .zero
+        var queueWaitTime: Duration = .zero
+        var sendTime: Duration = .zero
+        var maxQueueDepth = 0
+        var errors: UInt64 = 0
+    }
+
+    /// Opens the model, loads the layers (unless a spare) and starts listening. Throws when the
+    /// model, the secret or the address is unusable, naming which.
+    public init(options: WorkerOptions, logger: Logger) async throws {
+        self.options = options
+        self.logger = logger
+        model = try ModelSource.open(options.modelPath)
+        compute = try Compute(threads: options.threads)
+        let secret = try options.secretFile.map { try SharedSecret(contentsOfFile: $0.path) }
+        authenticator = WireAuthenticator(secret: secret)
+        service = StageService(contextTokens: model.config.maxPositionEmbeddings, maxSessions: 16)
+        if let layers = options.layers {
+            try await service.load(model: model, layers: layers, format: options.quant, compute: compute)
+            state = .ready
+        } else {
+            state = .idle
+        }
+        (workStream, work) = AsyncStream.makeStream(of: ActivationFrame.self)
+        let identity = WorkerIdentity(
+            nodeName: options.name, model: try model.fingerprint(layers: options.layers), layers: options.layers ?? 0..<0,
+            capabilities: Self.capabilities(options: options, model: model, format: options.quant ?? .bf16),
+            load: Self.loadInfo(state: state, layers: options.layers ?? 0..<0, format: options.quant ?? .bf16,
+                                weightBytes: await service.stage?.weightBytes ?? 0, model: model))
+        responder = HandshakeResponder(identity: identity, authenticator: authenticator, logger: logger)
+        listener = try ReplyListener(listeningOn: options.listenAddress, authenticator: authenticator,
+                                     options: options.transport, logger: logger)
+    }
+
+    /// Serves until a Shutdown request (or cancellation).
+    public func run() async {
+        logger.info("worker '\(options.name)' listening on \(listener.boundAddress), layers \(options.layers.map(LayerRangeText.format) ?? "none (spare)")")
+        let listener = self.listener
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await listener.serve { [weak self] received in
+                guard let self else { return .error(ErrorReport(code: .shuttingDown, message: "worker is stopping", origin: "worker")) }
+                return await self.handle(received)
+            } }
+            group.addTask { await self.processFrames() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func handle(_ received: ReceivedMessage) async -> WireMessage {
+        switch received.message {
+        case let .hello(hello):
+            await refreshIdentity()
+            return responder.reply(to: hello, from: received.peer)
+        case let .authenticate(authenticate):
+            return responder.reply(to: authenticate, from: received.peer)
+        case let .configure(configure):
+            return await apply(configure, from: received.peer)
+        case let .activation(frame):
+            return enqueue(frame, from: received.peer)
+        case let .resetSession(reset):
+            await service.reset(session: reset.allSessions ? nil : reset.sessionID)
+            return .ack(Ack(sessionID: reset.sessionID))
+        case let .trimKV(trim):
+            await service.trim(session: trim.sessionID, keepTokens: trim.keepTokens)
+            return .ack(Ack(sessionID: trim.sessionID))
+        case .healthRequest:
+            return .healthReply(HealthReply(state: state, layers: await service.layers, queueDepth: queued,
+                                            sessions: await service.sessionCount, uptime: ContinuousClock.now - startedAt,
+                                            detail: detail))
+        case let .statsRequest(reset):
+            let reply = await statsReply()
+            if reset { stats = Counters() }
+            return .statsReply(reply)
+        case .loadInfoRequest:
+            return .loadInfo(Self.loadInfo(state: state, layers: await service.layers, format: options.quant ?? .bf16,
+                                           weightBytes: await service.stage?.weightBytes ?? 0, model: model))
+        case let .loadLayers(request):
+            return startLoading(request)
+        case let .shutdown(reason):
+            logger.info("shutting down: \(reason)")
+            isShuttingDown = true
+            work.finish()
+            Task {
+                try? await Task.sleep(for: .milliseconds(100))
+                await listener.close()
+            }
+            return .ack(Ack())
+        case let .error(report):
+            logger.warning("\(received.isAuthenticated ? "" : "advisory (unauthenticated) ")error from \(received.peer): \(report.message)")
+            return .ack(Ack())
+        case .helloReply, .ack, .logits, .statsReply, .healthReply, .loadInfo:
+            stats.errors += 1
+            return .error(ErrorReport(code: .invalidField, message: "a worker does not take \(received.message.kindName) requests",
+                                      origin: options.name, peer: received.peer))
+        }
+    }
+
+    /// Records the route and budgets; dials the next hop (and the coordinator) before answering.
+    private func apply(_ configure: Configure, from peer: String) async -> WireMessage {
+        let layers = await service.layers
+        guard configure.layers == layers else {
+            return .error(ErrorReport(code: .wrongLayers, message: "the coordinator expects layers \(LayerRangeText.format(configure.layers)), "
+                + "worker '\(options.name)' holds \(LayerRangeText.format(layers))", origin: options.name, peer: peer, field: "Configure.layers"))
+        }
+        do {
+            if nextHop?.address != configure.nextHop {
+                await nextHop?.close()
+                nextHop = nil
+                nextHop = try await PeerConnection.connect(to: configure.nextHop, name: "next hop", authenticator: authenticator,
+                                                           options: options.transport)
+            }
+            if !configure.coordinator.isEmpty && coordinator?.address != configure.coordinator {
+                await coordinator?.close()
+                coordinator = nil
+                coordinator = configure.coordinator == configure.nextHop ? nextHop
+                    : try await PeerConnection.connect(to: configure.coordinator, name: "coordinator", authenticator: authenticator,
+                                                       options: options.transport)
+            }
+        } catch {
+            return .error(ErrorReport(code: .nextHopFailed, message: "worker '\(options.name)': \(error)", origin: options.name,
+                                      peer: configure.nextHop, field: "Configure.next_hop"))
+        }
+        await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions))
+        configuration = configure
+        logger.info("configured: next hop \(configure.nextHop), wire \(configure.wireDType), context \(configure.sessionContextTokens)")
+        return .ack(Ack())
+    }
+
+    private func enqueue(_ frame: ActivationFrame, from peer: String) -> WireMessage {
+        guard state == .ready, configuration != nil else {
+            stats.errors += 1
+            return .error(ErrorReport(code: .notReady, message: "worker '\(options.name)' is \(configuration == nil ? "not configured" : "\(state)")",
+                                      origin: options.name, peer: peer, sessionID: frame.sessionID, sequence: frame.sequence))
+        }
+        guard !isShuttingDown else {
+            return .error(ErrorReport(code: .shuttingDown, message: "worker '\(options.name)' is shutting down", origin: options.name))
+        }
+        guard queued < options.maxQueuedFrames else {
+            return .error(ErrorReport(code: .busy, message: "worker '\(options.name)' has \(queued) frames queued", origin: options.name,
+                                      peer: peer, sessionID: frame.sessionID, sequence: frame.sequence))
+        }
+        queued += 1
+        stats.maxQueueDepth = max(stats.maxQueueDepth, queued)
+        work.yield(frame)
+        return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence, queueDepth: queued - 1))
+    }
+}
