@@ -1,0 +1,152 @@
+// AVX2 versions of the row operations: q8_0 quantization, RMSNorm, SwiGLU and one attention
+// head. Each repeats the scalar reference's operations lane for lane (rowops.c, convert.c).
+#if defined(__x86_64__)
+#include "avx2_common.h"
+
+#include <math.h>
+
+/// phi_expf on eight lanes, operation for operation.
+PHI_INLINE __m256 exp8(__m256 x) {
+    const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 n = _mm256_sub_ps(_mm256_add_ps(t, magic), magic);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145751953125f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.428606765330187045e-06f), r);
+    const __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0f));
+    // Out-of-range lanes compute garbage exponents here; they are replaced below.
+    const __m256i exponent = _mm256_cvtps_epi32(n);
+    const __m256i half = _mm256_srai_epi32(exponent, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 scale1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    const __m256 scale2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(exponent, half), bias), 23));
+    __m256 result = _mm256_mul_ps(_mm256_mul_ps(y, scale1), scale2);
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_NGT_UQ);  // incl. nan
+    result = _mm256_blendv_ps(result, _mm256_setzero_ps(), tiny);
+    result = _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(result, _mm256_set1_ps(INFINITY),
+                            _mm256_cmp_ps(x, _mm256_set1_ps(88.72283f), _CMP_GT_OQ));
+}
+
+/// roundf (halves away from zero) of integral-range values: truncate, then step away from
+/// zero where the dropped fraction is at least one half (v - trunc(v) is exact).
+PHI_INLINE __m256 round_half_away(__m256 v) {
+    const __m256 truncated = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 sign = _mm256_and_ps(v, _mm256_set1_ps(-0.0f));
+    const __m256 fraction = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(v, truncated));
+    const __m256 step = _mm256_and_ps(_mm256_cmp_ps(fraction, _mm256_set1_ps(0.5f), _CMP_GE_OQ),
+                                      _mm256_or_ps(_mm256_set1_ps(1.0f), sign));
+    return _mm256_add_ps(truncated, step);
+}
+
+void phi_avx2_quantize_row_q8_0(const float *x, phi_block_q8_0 *y, int64_t n) {
+    const __m256 magnitude_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t b = 0; b < n / PHI_QK; b++) {
+        const float *xb = x + b * PHI_QK;
+        __m256 v[4];
+        __m256 amax = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(xb + 8 * k);
+            amax = _mm256_max_ps(amax, _mm256_and_ps(v[k], magnitude_mask));
+        }
+        __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+        m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_max_ss(m, _mm_movehdup_ps(m));
+        const float d = _mm_cvtss_f32(m) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[b].d = phi_f32_to_f16(d);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
+        // packs interleave 128-bit halves; the permute restores element order.
+        const __m256i q16 = _mm256_packs_epi32(q[0], q[1]);
+        const __m256i q16b = _mm256_packs_epi32(q[2], q[3]);
+        const __m256i q8 = _mm256_packs_epi16(q16, q16b);
+        const __m256i ordered = _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[b].qs, ordered);
+    }
+}
+
+void phi_avx2_rmsnorm(const float *x, const float *weight, float *out, int64_t n, float eps) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        acc = _mm256_fmadd_ps(v, v, acc);
+    }
+    if (i < n) {
+        const __m256i mask = avx2_first_lanes((int)(n - i));
+        const __m256 v = _mm256_maskload_ps(x + i, mask);
+        acc = _mm256_blendv_ps(acc, _mm256_fmadd_ps(v, v, acc), _mm256_castsi256_ps(mask));
+    }
+    const float scale = 1.0f / sqrtf(avx2_reduce_lanes(acc) / (float)n + eps);
+    const __m256 s = _mm256_set1_ps(scale);
+    for (i = 0; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(weight + i), _mm256_mul_ps(_mm256_loadu_ps(x + i), s)));
+    }
+    for (; i < n; i++) out[i] = weight[i] * (x[i] * scale);
+}
+
+void phi_avx2_swiglu(const float *gate, const float *up, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 e = exp8(_mm256_xor_ps(g, _mm256_set1_ps(-0.0f)));
+        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = (gate[i] / (1.0f + phi_expf(-gate[i]))) * up[i];
+}
+
+void phi_avx2_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
+                          int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
+    // Scores: the f32 matmul with the keys as rows, so each is the table's dot.
+    phi_avx2_matmul_float(PHI_FORMAT_F32, keys, (size_t)stride * sizeof(float), 0, count, q, 0, 1,
+                          head_dim, scores, 0);
+    float max = -INFINITY;
+    for (int64_t p = 0; p < count; p++) {
+        scores[p] = scores[p] * scale;
+        if (scores[p] > max) max = scores[p];
+    }
+    const __m256 vmax = _mm256_set1_ps(max);
+    __m256 total = _mm256_setzero_ps();
+    int64_t p = 0;
+    for (; p + 8 <= count; p += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + p), vmax));
+        _mm256_storeu_ps(scores + p, e);
+        total = _mm256_add_ps(total, e);
+    }
+    float lane[PHI_LANES];
+    _mm256_storeu_ps(lane, total);
+    for (; p < count; p++) {
+        scores[p] = phi_expf(scores[p] - max);
+        lane[p % PHI_LANES] += scores[p];
+    }
+    const float inverse = 1.0f / phi_reduce_lanes(lane);
+    for (p = 0; p < count; p++) scores[p] = scores[p] * inverse;
+    // out[d] accumulates position after position; 32 dimensions at a time stay in registers.
+    int64_t d = 0;
+    for (; d + 32 <= head_dim; d += 32) {
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (p = 0; p < count; p++) {
+            const __m256 weight = _mm256_set1_ps(scores[p]);
+            const float *v = values + p * stride + d;
+            for (int k = 0; k < 4; k++) acc[k] = _mm256_fmadd_ps(weight, _mm256_loadu_ps(v + 8 * k), acc[k]);
+        }
+        for (int k = 0; k < 4; k++) _mm256_storeu_ps(out + d + 8 * k, acc[k]);
+    }
+    for (; d < head_dim; d++) {
+        float acc = 0.0f;
+        for (p = 0; p < count; p++) acc = fmaf(scores[p], values[p * stride + d], acc);
+        out[d] = acc;
+    }
+}
+
+PHI_AVX2_END
+#endif
