@@ -34,3 +34,21 @@ void phi_repack(phi_format format, const void *w, size_t w_row_bytes, int64_t ro
         }
     }
 }
+
+void phi_dequantize_repacked_row(phi_format format, const void *packed, int64_t row, int64_t cols,
+                                 float *y) {
+    if (phi_record_bytes(format) == 0) return;
+    const int64_t blocks = cols / PHI_QK;
+    const int64_t group = row / PHI_REPACK_ROWS;
+    const int lane = (int)(row % PHI_REPACK_ROWS);
+    const int slices = format == PHI_FORMAT_Q8_0 ? PHI_Q8_0_SLICES : PHI_Q4_0_SLICES;
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *record = phi_record(packed, format, group, b, blocks);
+        uint8_t block[sizeof(phi_block_q8_0)];  // the original block, gathered back
+        memcpy(block, record + 2 * lane, 2);
+        for (int slice = 0; slice < slices; slice++) {
+            memcpy(block + 2 + 4 * slice, record + 2 * PHI_REPACK_ROWS + 32 * slice + 4 * lane, 4);
+        }
+        phi_dequantize_row(format, block, y + b * PHI_QK, PHI_QK);
+    }
+}

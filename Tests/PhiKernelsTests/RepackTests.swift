@@ -42,3 +42,19 @@ func repackedSize() {
     #expect(phi_repacked_bytes(PHI_FORMAT_Q4_0, 17, 64) == 24 * phi_row_bytes(PHI_FORMAT_Q4_0, 64))
     #expect(phi_repacked_bytes(PHI_FORMAT_F32, 16, 64) == 0)
 }
+
+@Test("a row read back from a repacked matrix equals the original row", arguments: [Format.q8_0, .q4_0])
+func dequantizeRepackedRow(_ format: Format) {
+    let rows = 13, cols = 96
+    var rng = SeededGenerator(seed: 31)
+    let weights = RandomData.weights(format, rows: rows, columns: cols, using: &rng)
+    var packed = [UInt8](repeating: 0, count: phi_repacked_bytes(format.kernel, Int64(rows), Int64(cols)))
+    weights.withUnsafeBytes { w in
+        phi_repack(format.kernel, w.baseAddress, format.rowBytes(cols), Int64(rows), Int64(cols), &packed)
+    }
+    for row in 0..<rows {
+        var got = [Float](repeating: .nan, count: cols)
+        phi_dequantize_repacked_row(format.kernel, packed, Int64(row), Int64(cols), &got)
+        #expect(sameBits(got, dequantize(format, weights, row: row, columns: cols)), "\(format) row \(row)")
+    }
+}

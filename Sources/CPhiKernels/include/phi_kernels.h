@@ -102,6 +102,10 @@ size_t phi_repacked_bytes(phi_format format, int64_t rows, int64_t cols);
 /// Writes the repacked form of `rows` rows (w_row_bytes apart) into `packed`.
 void phi_repack(phi_format format, const void *w, size_t w_row_bytes, int64_t rows, int64_t cols,
                 void *packed);
+/// Writes the cols floats of row `row` of a repacked matrix (e.g. a tied embedding read back
+/// from the repacked output head), equal to phi_dequantize_row on the original row.
+void phi_dequantize_repacked_row(phi_format format, const void *packed, int64_t row, int64_t cols,
+                                 float *y);
 
 /// A table of kernels for one instruction set. Each output element of `matmul` is computed
 /// exactly as `dot` of the same row computes it, whatever the token count or row range, so a
