@@ -33,12 +33,12 @@ PHI_INLINE __m256 load_x_tail(const float *x, int64_t i, int count) {
 /// Outputs of rows w[0..R) x tokens x[0..T) over n columns, written to out[t * out_stride + r].
 PHI_INLINE void tile(phi_format format, const int R, const int T, const uint8_t *w, size_t w_row_bytes,
                      const uint8_t *x, size_t x_row_bytes, int64_t n, float *out, int64_t out_stride) {
-    __m256 acc[4][3];
+    __m256 acc[8][3];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 wv[4];
+        __m256 wv[8];
         for (int r = 0; r < R; r++) wv[r] = load_weights(format, w + r * w_row_bytes, i);
         for (int t = 0; t < T; t++) {
             const __m256 xv = _mm256_loadu_ps((const float *)(x + t * x_row_bytes) + i);
@@ -48,7 +48,7 @@ PHI_INLINE void tile(phi_format format, const int R, const int T, const uint8_t 
     if (i < n) {  // tail: only the first n % 8 lanes take a product, as in the reference
         const int count = (int)(n - i);
         const __m256 live = _mm256_castsi256_ps(avx2_first_lanes(count));
-        __m256 wv[4];
+        __m256 wv[8];
         for (int r = 0; r < R; r++) wv[r] = load_weights_tail(format, w + r * w_row_bytes, i, count);
         for (int t = 0; t < T; t++) {
             const __m256 xv = load_x_tail((const float *)(x + t * x_row_bytes), i, count);
@@ -66,6 +66,7 @@ PHI_INLINE void tile(phi_format format, const int R, const int T, const uint8_t 
     static void NAME(int R, int T, const uint8_t *w, size_t wb, const uint8_t *x, size_t xb,          \
                      int64_t n, float *out, int64_t os) {                                              \
         if (R == 4 && T == 3) tile(FORMAT, 4, 3, w, wb, x, xb, n, out, os);                            \
+        else if (R == 8) tile(FORMAT, 8, 1, w, wb, x, xb, n, out, os);                                 \
         else if (R == 4 && T == 1) tile(FORMAT, 4, 1, w, wb, x, xb, n, out, os);                       \
         else if (T == 3) tile(FORMAT, 1, 3, w, wb, x, xb, n, out, os);                                 \
         else if (T == 2) { if (R == 4) tile(FORMAT, 4, 2, w, wb, x, xb, n, out, os);                   \
@@ -100,6 +101,11 @@ void phi_avx2_matmul_float(phi_format format, const void *w, size_t w_row_bytes,
             const int T = tokens - t >= 3 ? 3 : (int)(tokens - t);
             const uint8_t *xt = (const uint8_t *)x + (size_t)t * x_row_bytes;
             int64_t r = panel;
+            // One token: eight rows at once, eight independent FMA chains to hide latency.
+            for (; T == 1 && r + 8 <= panel_end; r += 8) {
+                tiles(8, 1, (const uint8_t *)w + (size_t)r * w_row_bytes, w_row_bytes, xt, x_row_bytes,
+                      cols, out + t * out_stride + r, out_stride);
+            }
             for (; r + 4 <= panel_end; r += 4) {
                 tiles(4, T, (const uint8_t *)w + (size_t)r * w_row_bytes, w_row_bytes, xt, x_row_bytes,
                       cols, out + t * out_stride + r, out_stride);

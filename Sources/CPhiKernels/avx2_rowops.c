@@ -130,16 +130,23 @@ void phi_avx2_attend_head(const float *q, const float *keys, const float *values
     }
     const float inverse = 1.0f / phi_reduce_lanes(lane);
     for (p = 0; p < count; p++) scores[p] = scores[p] * inverse;
-    // out[d] accumulates position after position; 32 dimensions at a time stay in registers.
+    // out[d] accumulates position after position; 64 dimensions at a time stay in registers
+    // (fewer passes over the values), then 8 at a time.
     int64_t d = 0;
-    for (; d + 32 <= head_dim; d += 32) {
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (; d + 64 <= head_dim; d += 64) {
+        __m256 acc[8];
+        for (int k = 0; k < 8; k++) acc[k] = _mm256_setzero_ps();
         for (p = 0; p < count; p++) {
             const __m256 weight = _mm256_set1_ps(scores[p]);
             const float *v = values + p * stride + d;
-            for (int k = 0; k < 4; k++) acc[k] = _mm256_fmadd_ps(weight, _mm256_loadu_ps(v + 8 * k), acc[k]);
+            for (int k = 0; k < 8; k++) acc[k] = _mm256_fmadd_ps(weight, _mm256_loadu_ps(v + 8 * k), acc[k]);
         }
-        for (int k = 0; k < 4; k++) _mm256_storeu_ps(out + d + 8 * k, acc[k]);
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + d + 8 * k, acc[k]);
+    }
+    for (; d + 8 <= head_dim; d += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (p = 0; p < count; p++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[p]), _mm256_loadu_ps(values + p * stride + d), acc);
+        _mm256_storeu_ps(out + d, acc);
     }
     for (; d < head_dim; d++) {
         float acc = 0.0f;
