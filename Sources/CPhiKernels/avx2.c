@@ -23,6 +23,7 @@ static const phi_kernels avx2_table = {
     .matmul = avx2_matmul,
     .matmul_repacked = phi_avx2_matmul_repacked,
     .quantize_row_q8_0 = phi_avx2_quantize_row_q8_0,
+    .quantize_row_q4_0 = phi_avx2_quantize_row_q4_0,
     .rmsnorm = phi_avx2_rmsnorm,
     .swiglu = phi_avx2_swiglu,
     .attend_head = phi_avx2_attend_head,

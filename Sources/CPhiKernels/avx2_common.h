@@ -72,6 +72,7 @@ void phi_avx2_matmul_repacked(phi_format format, const void *packed, int64_t row
                               int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
                               int64_t cols, float *out, int64_t out_stride);
 void phi_avx2_quantize_row_q8_0(const float *x, phi_block_q8_0 *y, int64_t n);
+void phi_avx2_quantize_row_q4_0(const float *x, phi_block_q4_0 *y, int64_t n);
 void phi_avx2_rmsnorm(const float *x, const float *weight, float *out, int64_t n, float eps);
 void phi_avx2_swiglu(const float *gate, const float *up, float *out, int64_t n);
 void phi_avx2_attend_head(const float *q, const float *keys, const float *values, int64_t stride,

@@ -40,6 +40,7 @@ static int cpu_has_dotprod(void) { return 0; }
         .matmul = matmul_##SUFFIX,                                                                     \
         .matmul_repacked = phi_neon_matmul_repacked_##SUFFIX,                                          \
         .quantize_row_q8_0 = phi_neon_quantize_row_q8_0,                                               \
+        .quantize_row_q4_0 = phi_neon_quantize_row_q4_0,                                               \
         .rmsnorm = phi_neon_rmsnorm,                                                                   \
         .swiglu = phi_neon_swiglu,                                                                     \
         .attend_head = phi_neon_attend_head,                                                           \

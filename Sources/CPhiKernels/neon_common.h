@@ -34,6 +34,7 @@ void phi_neon_matmul_float(phi_format format, const void *w, size_t w_row_bytes,
                            int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
                            int64_t cols, float *out, int64_t out_stride);
 void phi_neon_quantize_row_q8_0(const float *x, phi_block_q8_0 *y, int64_t n);
+void phi_neon_quantize_row_q4_0(const float *x, phi_block_q4_0 *y, int64_t n);
 void phi_neon_rmsnorm(const float *x, const float *weight, float *out, int64_t n, float eps);
 void phi_neon_swiglu(const float *gate, const float *up, float *out, int64_t n);
 void phi_neon_attend_head(const float *q, const float *keys, const float *values, int64_t stride,

@@ -133,6 +133,7 @@ static const phi_kernels scalar_table = {
     .matmul = scalar_matmul,
     .matmul_repacked = phi_scalar_matmul_repacked,
     .quantize_row_q8_0 = phi_quantize_row_q8_0,
+    .quantize_row_q4_0 = phi_quantize_row_q4_0,
     .rmsnorm = phi_rmsnorm,
     .swiglu = phi_swiglu,
     .attend_head = phi_attend_head_f32,

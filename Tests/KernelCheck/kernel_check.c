@@ -107,6 +107,15 @@ static void check_row_ops(const phi_kernels *k, int64_t n) {
         phi_quantize_row_q8_0(a, (phi_block_q8_0 *)qe, n);
         k->quantize_row_q8_0(a, (phi_block_q8_0 *)qg, n);
         check(memcmp(qe, qg, bytes) == 0, k->name, "quantize_row_q8_0", n, 0, 0);
+        const size_t bytes4 = phi_row_bytes(PHI_FORMAT_Q4_0, n);
+        phi_quantize_row_q4_0(a, (phi_block_q4_0 *)qe, n);
+        k->quantize_row_q4_0(a, (phi_block_q4_0 *)qg, n);
+        check(memcmp(qe, qg, bytes4) == 0, k->name, "quantize_row_q4_0", n, 0, 0);
+        // Ties for the largest magnitude: the first one (here negative) must set the sign of d.
+        for (int64_t i = 0; i < n; i += 32) { a[i + 3] = -60.0f; a[i + 20] = 60.0f; }
+        phi_quantize_row_q4_0(a, (phi_block_q4_0 *)qe, n);
+        k->quantize_row_q4_0(a, (phi_block_q4_0 *)qg, n);
+        check(memcmp(qe, qg, bytes4) == 0, k->name, "quantize_row_q4_0 (tied maxima)", n, 0, 0);
         free(qe); free(qg);
     }
     free(a); free(b); free(expected); free(got);

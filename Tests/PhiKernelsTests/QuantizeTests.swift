@@ -59,13 +59,20 @@ func quantizeQ8_0(_ kernels: KernelTable) throws {
     }
 }
 
-@Test("q4_0 quantization follows GGML's reference")
-func quantizeQ4_0() {
+@Test("q4_0 quantization follows GGML's reference, and every table writes the same bytes",
+      arguments: KernelTable.available)
+func quantizeQ4_0(_ kernels: KernelTable) throws {
+    let quantize = try #require(try kernels.table.pointee.quantize_row_q4_0)
     for (index, count) in [32, 96, 3072].enumerated() {
-        let x = quantizationInputs(count: count, seed: 40 + UInt64(index))
-        var got = [UInt8](repeating: 0, count: phi_row_bytes(PHI_FORMAT_Q4_0, Int64(count)))
-        got.withUnsafeMutableBytes { phi_quantize_row_q4_0(x, $0.baseAddress?.assumingMemoryBound(to: phi_block_q4_0.self), Int64(count)) }
-        #expect(got == ggmlQuantizeQ4_0(x), "q4_0 differs from GGML's formula, \(count) values")
+        var x = quantizationInputs(count: count, seed: 40 + UInt64(index))
+        // Tied largest magnitudes: the first (negative) one sets the sign of d.
+        for start in stride(from: 32, to: count, by: 64) { x[start + 3] = -300; x[start + 20] = 300 }
+        var reference = [UInt8](repeating: 0, count: phi_row_bytes(PHI_FORMAT_Q4_0, Int64(count)))
+        var got = reference
+        reference.withUnsafeMutableBytes { phi_quantize_row_q4_0(x, $0.baseAddress?.assumingMemoryBound(to: phi_block_q4_0.self), Int64(count)) }
+        got.withUnsafeMutableBytes { quantize(x, $0.baseAddress?.assumingMemoryBound(to: phi_block_q4_0.self), Int64(count)) }
+        #expect(reference == ggmlQuantizeQ4_0(x), "scalar q4_0 differs from GGML's formula, \(count) values")
+        #expect(got == reference, "\(kernels) q4_0 bytes differ from the scalar ones, \(count) values")
     }
 }
 

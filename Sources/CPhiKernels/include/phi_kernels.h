@@ -125,8 +125,9 @@ typedef struct phi_kernels {
     void (*matmul_repacked)(phi_format format, const void *packed, int64_t row_begin,
                             int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
                             int64_t cols, float *out, int64_t out_stride);
-    /// Same output as phi_quantize_row_q8_0.
+    /// Same output as phi_quantize_row_q8_0 and phi_quantize_row_q4_0.
     void (*quantize_row_q8_0)(const float *x, phi_block_q8_0 *y, int64_t n);
+    void (*quantize_row_q4_0)(const float *x, phi_block_q4_0 *y, int64_t n);
     /// Same outputs as phi_rmsnorm, phi_swiglu and phi_attend_head_f32.
     void (*rmsnorm)(const float *x, const float *weight, float *out, int64_t n, float eps);
     void (*swiglu)(const float *gate, const float *up, float *out, int64_t n);
