@@ -27,6 +27,7 @@ static const phi_kernels avx2_table = {
     .rmsnorm = phi_avx2_rmsnorm,
     .swiglu = phi_avx2_swiglu,
     .attend_head = phi_avx2_attend_head,
+    .attend_group = phi_avx2_attend_group,
 };
 
 PHI_AVX2_END

@@ -59,6 +59,36 @@ PHI_INLINE int32_t avx2_sum_lanes(__m256i p) {
     return _mm_cvtsi128_si32(s);
 }
 
+/// phi_expf on eight lanes, operation for operation.
+PHI_INLINE __m256 exp8(__m256 x) {
+    const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
+    const __m256 magic = _mm256_set1_ps(12582912.0f);
+    const __m256 n = _mm256_sub_ps(_mm256_add_ps(t, magic), magic);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145751953125f), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.428606765330187045e-06f), r);
+    const __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0f));
+    // Out-of-range lanes compute garbage exponents here; they are replaced below.
+    const __m256i exponent = _mm256_cvtps_epi32(n);
+    const __m256i half = _mm256_srai_epi32(exponent, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 scale1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+    const __m256 scale2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(exponent, half), bias), 23));
+    __m256 result = _mm256_mul_ps(_mm256_mul_ps(y, scale1), scale2);
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_NGT_UQ);  // incl. nan
+    result = _mm256_blendv_ps(result, _mm256_setzero_ps(), tiny);
+    result = _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(result, _mm256_set1_ps(INFINITY),
+                            _mm256_cmp_ps(x, _mm256_set1_ps(88.72283f), _CMP_GT_OQ));
+}
+
 // ---- Functions of the table, one file per concern ----
 float phi_avx2_dot_float(phi_format format, const void *w, const void *x, int64_t n);
 void phi_avx2_matmul_float(phi_format format, const void *w, size_t w_row_bytes, int64_t row_begin,
@@ -77,5 +107,8 @@ void phi_avx2_rmsnorm(const float *x, const float *weight, float *out, int64_t n
 void phi_avx2_swiglu(const float *gate, const float *up, float *out, int64_t n);
 void phi_avx2_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
                           int64_t count, int64_t head_dim, float scale, float *scores, float *out);
+void phi_avx2_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                           const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                           float scale, float *scores, float *out, int64_t out_stride);
 
 #endif

@@ -1,39 +1,9 @@
-// AVX2 versions of the row operations: q8_0 quantization, RMSNorm, SwiGLU and one attention
-// head. Each repeats the scalar reference's operations lane for lane (rowops.c, convert.c).
+// AVX2 versions of the row operations: q8_0/q4_0 quantization, RMSNorm and SwiGLU (attention
+// is in avx2_attention.c). Each repeats the scalar reference's operations lane for lane (rowops.c, convert.c).
 #if defined(__x86_64__)
 #include "avx2_common.h"
 
 #include <math.h>
-
-/// phi_expf on eight lanes, operation for operation.
-PHI_INLINE __m256 exp8(__m256 x) {
-    const __m256 t = _mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f));
-    const __m256 magic = _mm256_set1_ps(12582912.0f);
-    const __m256 n = _mm256_sub_ps(_mm256_add_ps(t, magic), magic);
-    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145751953125f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.428606765330187045e-06f), r);
-    const __m256 z = _mm256_mul_ps(r, r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, z, r), _mm256_set1_ps(1.0f));
-    // Out-of-range lanes compute garbage exponents here; they are replaced below.
-    const __m256i exponent = _mm256_cvtps_epi32(n);
-    const __m256i half = _mm256_srai_epi32(exponent, 1);
-    const __m256i bias = _mm256_set1_epi32(127);
-    const __m256 scale1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
-    const __m256 scale2 = _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(exponent, half), bias), 23));
-    __m256 result = _mm256_mul_ps(_mm256_mul_ps(y, scale1), scale2);
-    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_NGT_UQ);  // incl. nan
-    result = _mm256_blendv_ps(result, _mm256_setzero_ps(), tiny);
-    result = _mm256_blendv_ps(result, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-    return _mm256_blendv_ps(result, _mm256_set1_ps(INFINITY),
-                            _mm256_cmp_ps(x, _mm256_set1_ps(88.72283f), _CMP_GT_OQ));
-}
 
 /// roundf (halves away from zero) of integral-range values: truncate, then step away from
 /// zero where the dropped fraction is at least one half (v - trunc(v) is exact).
@@ -145,57 +115,6 @@ void phi_avx2_swiglu(const float *gate, const float *up, float *out, int64_t n) 
         _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
     }
     for (; i < n; i++) out[i] = (gate[i] / (1.0f + phi_expf(-gate[i]))) * up[i];
-}
-
-void phi_avx2_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
-                          int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
-    // Scores: the f32 matmul with the keys as rows, so each is the table's dot.
-    phi_avx2_matmul_float(PHI_FORMAT_F32, keys, (size_t)stride * sizeof(float), 0, count, q, 0, 1,
-                          head_dim, scores, 0);
-    float max = -INFINITY;
-    for (int64_t p = 0; p < count; p++) {
-        scores[p] = scores[p] * scale;
-        if (scores[p] > max) max = scores[p];
-    }
-    const __m256 vmax = _mm256_set1_ps(max);
-    __m256 total = _mm256_setzero_ps();
-    int64_t p = 0;
-    for (; p + 8 <= count; p += 8) {
-        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + p), vmax));
-        _mm256_storeu_ps(scores + p, e);
-        total = _mm256_add_ps(total, e);
-    }
-    float lane[PHI_LANES];
-    _mm256_storeu_ps(lane, total);
-    for (; p < count; p++) {
-        scores[p] = phi_expf(scores[p] - max);
-        lane[p % PHI_LANES] += scores[p];
-    }
-    const float inverse = 1.0f / phi_reduce_lanes(lane);
-    for (p = 0; p < count; p++) scores[p] = scores[p] * inverse;
-    // out[d] accumulates position after position; 64 dimensions at a time stay in registers
-    // (fewer passes over the values), then 8 at a time.
-    int64_t d = 0;
-    for (; d + 64 <= head_dim; d += 64) {
-        __m256 acc[8];
-        for (int k = 0; k < 8; k++) acc[k] = _mm256_setzero_ps();
-        for (p = 0; p < count; p++) {
-            const __m256 weight = _mm256_set1_ps(scores[p]);
-            const float *v = values + p * stride + d;
-            for (int k = 0; k < 8; k++) acc[k] = _mm256_fmadd_ps(weight, _mm256_loadu_ps(v + 8 * k), acc[k]);
-        }
-        for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + d + 8 * k, acc[k]);
-    }
-    for (; d + 8 <= head_dim; d += 8) {
-        __m256 acc = _mm256_setzero_ps();
-        for (p = 0; p < count; p++) acc = _mm256_fmadd_ps(_mm256_set1_ps(scores[p]), _mm256_loadu_ps(values + p * stride + d), acc);
-        _mm256_storeu_ps(out + d, acc);
-    }
-    for (; d < head_dim; d++) {
-        float acc = 0.0f;
-        for (p = 0; p < count; p++) acc = fmaf(scores[p], values[p * stride + d], acc);
-        out[d] = acc;
-    }
 }
 
 PHI_AVX2_END

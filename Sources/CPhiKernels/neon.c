@@ -44,6 +44,7 @@ static int cpu_has_dotprod(void) { return 0; }
         .rmsnorm = phi_neon_rmsnorm,                                                                   \
         .swiglu = phi_neon_swiglu,                                                                     \
         .attend_head = phi_neon_attend_head,                                                           \
+        .attend_group = phi_neon_attend_group,                                                         \
     };
 
 PHI_NEON_TABLE(plain, "neon")

@@ -39,6 +39,9 @@ void phi_neon_rmsnorm(const float *x, const float *weight, float *out, int64_t n
 void phi_neon_swiglu(const float *gate, const float *up, float *out, int64_t n);
 void phi_neon_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
                           int64_t count, int64_t head_dim, float scale, float *scores, float *out);
+void phi_neon_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                           const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                           float scale, float *scores, float *out, int64_t out_stride);
 
 // Quantized kernels, one set per integer dot product (neon_quant_impl.h).
 #define PHI_NEON_QUANT_DECLARE(SUFFIX)                                                                 \

@@ -118,6 +118,17 @@ void phi_neon_swiglu(const float *gate, const float *up, float *out, int64_t n) 
     for (; i < n; i++) out[i] = (gate[i] / (1.0f + phi_expf(-gate[i]))) * up[i];
 }
 
+// Head after head: correct and equal, but each head reads the keys and values again (a shared
+// pass as on AVX2 is left to measure on a board first).
+void phi_neon_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                           const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                           float scale, float *scores, float *out, int64_t out_stride) {
+    for (int64_t h = 0; h < heads; h++) {
+        phi_neon_attend_head(q + h * q_stride, keys, values, stride, count, head_dim, scale,
+                             scores + h * count, out + h * out_stride);
+    }
+}
+
 void phi_neon_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
                           int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
     phi_neon_matmul_float(PHI_FORMAT_F32, keys, (size_t)stride * sizeof(float), 0, count, q, 0, 1,

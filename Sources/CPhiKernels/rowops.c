@@ -75,6 +75,15 @@ void phi_scalar_attend_head(const float *q, const float *keys, const float *valu
     }
 }
 
+void phi_scalar_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                             const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                             float scale, float *scores, float *out, int64_t out_stride) {
+    for (int64_t h = 0; h < heads; h++) {
+        phi_scalar_attend_head(q + h * q_stride, keys, values, stride, count, head_dim, scale,
+                               scores + h * count, out + h * out_stride);
+    }
+}
+
 void phi_attend_head_f32(const float *q, const float *keys, const float *values, int64_t stride,
                          int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
     phi_scalar_attend_head(q, keys, values, stride, count, head_dim, scale, scores, out);

@@ -137,6 +137,7 @@ static const phi_kernels scalar_table = {
     .rmsnorm = phi_rmsnorm,
     .swiglu = phi_swiglu,
     .attend_head = phi_attend_head_f32,
+    .attend_group = phi_scalar_attend_group,
 };
 
 const phi_kernels *phi_kernels_scalar(void) { return &scalar_table; }

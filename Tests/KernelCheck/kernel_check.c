@@ -131,6 +131,19 @@ static void check_attention(const phi_kernels *k, int64_t count, int64_t head_di
     phi_attend_head_f32(q, keys, values, stride, count, head_dim, scale, scores, expected);
     k->attend_head(q, keys, values, stride, count, head_dim, scale, scores, got);
     check(memcmp(expected, got, sizeof(float) * head_dim) == 0, k->name, "attend_head", count, head_dim, stride);
+    // A group of query heads sharing these keys and values: each head as attend_head computes it.
+    for (int64_t heads = 1; heads <= 4; heads++) {
+        const int64_t q_stride = head_dim + 3, out_stride = head_dim + 5;
+        float *qs = malloc(sizeof(float) * q_stride * heads), *group = malloc(sizeof(float) * out_stride * heads);
+        float *group_scores = malloc(sizeof(float) * count * heads);
+        for (int64_t i = 0; i < q_stride * heads; i++) qs[i] = uniform(-3, 3);
+        k->attend_group(qs, q_stride, heads, keys, values, stride, count, head_dim, scale, group_scores, group, out_stride);
+        for (int64_t h = 0; h < heads; h++) {
+            phi_attend_head_f32(qs + h * q_stride, keys, values, stride, count, head_dim, scale, scores, expected);
+            check(memcmp(expected, group + h * out_stride, sizeof(float) * head_dim) == 0, k->name, "attend_group", count, head_dim, heads);
+        }
+        free(qs); free(group); free(group_scores);
+    }
     free(q); free(keys); free(values); free(scores); free(expected); free(got);
 }
 

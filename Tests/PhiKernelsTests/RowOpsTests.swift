@@ -54,6 +54,37 @@ func rowOpsMatchScalar(_ kernels: KernelTable) throws {
     }
 }
 
+@Test("grouped-query attention of every table equals one head at a time of the scalar reference",
+      arguments: KernelTable.available)
+func attendGroupMatchesScalar(_ kernels: KernelTable) throws {
+    let attendGroup = try #require(try kernels.table.pointee.attend_group)
+    var rng = SeededGenerator(seed: 8)
+    for (count, headDim, stride) in [(1, 128, 384), (7, 96, 100), (40, 128, 1024), (300, 64, 64)] {
+        let keys = RandomData.floats(stride * count, in: -3...3, using: &rng)
+        let values = RandomData.floats(stride * count, in: -1...1, using: &rng)
+        let scale = 1 / Float(headDim).squareRoot()
+        for heads in 1...4 {
+            // Queries and outputs a few floats apart beyond a head, to catch stride mix-ups.
+            let queryStride = headDim + 3, outputStride = headDim + 5
+            let queries = RandomData.floats(queryStride * heads, in: -3...3, using: &rng)
+            var scores = [Float](repeating: 0, count: count * heads)
+            var got = [Float](repeating: .nan, count: outputStride * heads)
+            attendGroup(queries, Int64(queryStride), Int64(heads), keys, values, Int64(stride), Int64(count),
+                        Int64(headDim), scale, &scores, &got, Int64(outputStride))
+            for head in 0..<heads {
+                var expected = [Float](repeating: 0, count: headDim)
+                var headScores = [Float](repeating: 0, count: count)
+                Array(queries[(head * queryStride)...]).withUnsafeBufferPointer { q in
+                    phi_attend_head_f32(q.baseAddress, keys, values, Int64(stride), Int64(count), Int64(headDim),
+                                        scale, &headScores, &expected)
+                }
+                let slice = Array(got[(head * outputStride)..<(head * outputStride + headDim)])
+                #expect(sameBits(slice, expected), "\(kernels) head \(head) of \(heads) over \(count) positions")
+            }
+        }
+    }
+}
+
 @Test("the scalar RMSNorm and SwiGLU are within their rounding bounds of float64")
 func rowOpsAccuracy() {
     var rng = SeededGenerator(seed: 6)

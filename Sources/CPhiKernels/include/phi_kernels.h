@@ -133,6 +133,13 @@ typedef struct phi_kernels {
     void (*swiglu)(const float *gate, const float *up, float *out, int64_t n);
     void (*attend_head)(const float *q, const float *keys, const float *values, int64_t stride,
                         int64_t count, int64_t head_dim, float scale, float *scores, float *out);
+    /// Grouped-query attention: `heads` query heads sharing one key/value head, query h at
+    /// q + h * q_stride, its output at out + h * out_stride; `scores` is scratch of heads * count
+    /// floats. Keys and values are read once for the group. Each head's output equals
+    /// phi_attend_head_f32's for that head, bit for bit.
+    void (*attend_group)(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                         const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                         float scale, float *scores, float *out, int64_t out_stride);
 } phi_kernels;
 
 /// The portable reference; always built.
