@@ -1,5 +1,6 @@
-// NEON versions of the row operations: q8_0 quantization, RMSNorm, SwiGLU and one attention
-// head. Each repeats the scalar reference's operations lane for lane (rowops.c, convert.c).
+// NEON versions of the row operations: q8_0/q4_0 quantization, RMSNorm, SwiGLU, attention of
+// one head or a group of heads sharing keys and values. Each repeats the scalar reference's
+// operations lane for lane (rowops.c, convert.c).
 #if defined(__aarch64__)
 #include "neon_common.h"
 
@@ -118,21 +119,9 @@ void phi_neon_swiglu(const float *gate, const float *up, float *out, int64_t n) 
     for (; i < n; i++) out[i] = (gate[i] / (1.0f + phi_expf(-gate[i]))) * up[i];
 }
 
-// Head after head: correct and equal, but each head reads the keys and values again (a shared
-// pass as on AVX2 is left to measure on a board first).
-void phi_neon_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
-                           const float *values, int64_t stride, int64_t count, int64_t head_dim,
-                           float scale, float *scores, float *out, int64_t out_stride) {
-    for (int64_t h = 0; h < heads; h++) {
-        phi_neon_attend_head(q + h * q_stride, keys, values, stride, count, head_dim, scale,
-                             scores + h * count, out + h * out_stride);
-    }
-}
-
-void phi_neon_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
-                          int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
-    phi_neon_matmul_float(PHI_FORMAT_F32, keys, (size_t)stride * sizeof(float), 0, count, q, 0, 1,
-                          head_dim, scores, 0);
+/// Scores (q.k_p already in scores) to softmax weights: scale, max, phi_expf, the eight-lane
+/// total, and one multiplication by its inverse, as the reference does.
+static void softmax_weights(float *scores, int64_t count, float scale) {
     float max = -INFINITY;
     for (int64_t p = 0; p < count; p++) {
         scores[p] = scores[p] * scale;
@@ -158,19 +147,58 @@ void phi_neon_attend_head(const float *q, const float *keys, const float *values
     }
     const float inverse = 1.0f / phi_reduce_lanes(lane);
     for (p = 0; p < count; p++) scores[p] = scores[p] * inverse;
+}
+
+/// Up to 3 heads' outputs: out_h[d] = fma(weight_h[p], v_p[d], out_h[d]) position after
+/// position, each value vector loaded once for all heads; 32 dimensions a pass.
+PHI_INLINE void weighted_values(const int H, const float *weights, int64_t count, const float *values,
+                                int64_t stride, int64_t head_dim, float *out, int64_t out_stride) {
     int64_t d = 0;
-    for (; d + 16 <= head_dim; d += 16) {
-        float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
-        for (p = 0; p < count; p++) {
+    for (; d + 32 <= head_dim; d += 32) {
+        float32x4_t acc[3][8];
+        for (int h = 0; h < H; h++)
+            for (int k = 0; k < 8; k++) acc[h][k] = vdupq_n_f32(0.0f);
+        for (int64_t p = 0; p < count; p++) {
             const float *v = values + p * stride + d;
-            for (int k = 0; k < 4; k++) acc[k] = vfmaq_n_f32(acc[k], vld1q_f32(v + 4 * k), scores[p]);
+            float32x4_t vv[8];
+            for (int k = 0; k < 8; k++) vv[k] = vld1q_f32(v + 4 * k);
+            for (int h = 0; h < H; h++) {
+                const float weight = weights[h * count + p];
+                for (int k = 0; k < 8; k++) acc[h][k] = vfmaq_n_f32(acc[h][k], vv[k], weight);
+            }
         }
-        for (int k = 0; k < 4; k++) vst1q_f32(out + d + 4 * k, acc[k]);
+        for (int h = 0; h < H; h++)
+            for (int k = 0; k < 8; k++) vst1q_f32(out + h * out_stride + d + 4 * k, acc[h][k]);
     }
     for (; d < head_dim; d++) {
-        float acc = 0.0f;
-        for (p = 0; p < count; p++) acc = fmaf(scores[p], values[p * stride + d], acc);
-        out[d] = acc;
+        for (int h = 0; h < H; h++) {
+            float acc = 0.0f;
+            for (int64_t p = 0; p < count; p++) acc = fmaf(weights[h * count + p], values[p * stride + d], acc);
+            out[h * out_stride + d] = acc;
+        }
     }
+}
+
+void phi_neon_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                           const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                           float scale, float *scores, float *out, int64_t out_stride) {
+    // Every head's scores in one matmul (keys as rows, queries as tokens): each key read once.
+    phi_neon_matmul_float(PHI_FORMAT_F32, keys, (size_t)stride * sizeof(float), 0, count, q,
+                          (size_t)q_stride * sizeof(float), heads, head_dim, scores, count);
+    for (int64_t h = 0; h < heads; h++) softmax_weights(scores + h * count, count, scale);
+    for (int64_t h = 0; h < heads; h += 3) {
+        const float *weights = scores + h * count;
+        float *o = out + h * out_stride;
+        switch (heads - h) {
+        case 1: weighted_values(1, weights, count, values, stride, head_dim, o, out_stride); break;
+        case 2: weighted_values(2, weights, count, values, stride, head_dim, o, out_stride); break;
+        default: weighted_values(3, weights, count, values, stride, head_dim, o, out_stride); break;
+        }
+    }
+}
+
+void phi_neon_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
+                          int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
+    phi_neon_attend_group(q, 0, 1, keys, values, stride, count, head_dim, scale, scores, out, 0);
 }
 #endif
