@@ -10,7 +10,11 @@
 #define MAX_TILE_TOKENS 4
 #endif
 #define STAGE_BYTES (16 * 1024)  // per-token staging on the stack: small enough for any thread
-#define PREFETCH_BYTES 1024
+// Records are asked for this far ahead of use (about the same time ahead for both formats:
+// a q4_0 record takes about half the work of a q8_0 one). Measured on Zen 3, one thread,
+// matrix-vector from DRAM: 12-20% over no prefetch; 1, 2 and 4 KB within noise of each other.
+#define PREFETCH_Q4_0_BYTES 2048
+#define PREFETCH_Q8_0_BYTES 1024
 
 typedef struct {
     const phi_block_q8_0 *x[MAX_TILE_TOKENS];  // activation blocks of each token
@@ -49,9 +53,8 @@ PHI_INLINE void tile_q4_0(const int T, const uint8_t *records, int64_t blocks, c
     }
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *record = records + (size_t)b * PHI_Q4_0_RECORD_BYTES;
-        // One record streams after another; asking 1 KB ahead measured 12-20% faster decode.
-        _mm_prefetch((const char *)record + PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char *)record + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)record + PREFETCH_Q4_0_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char *)record + PREFETCH_Q4_0_BYTES + 64, _MM_HINT_T0);
         __m256i sums[MAX_TILE_TOKENS];
         for (int slice = 0; slice < PHI_Q4_0_SLICES; slice++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(record + 16 + 32 * slice));
@@ -87,7 +90,7 @@ PHI_INLINE void tile_q8_0(const int T, const uint8_t *records, int64_t blocks, c
     for (int64_t b = 0; b < blocks; b++) {
         const uint8_t *record = records + (size_t)b * PHI_Q8_0_RECORD_BYTES;
         for (int line = 0; line < 4; line++) {
-            _mm_prefetch((const char *)record + PREFETCH_BYTES + 64 * line, _MM_HINT_T0);
+            _mm_prefetch((const char *)record + PREFETCH_Q8_0_BYTES + 64 * line, _MM_HINT_T0);
         }
         __m256i sums[MAX_TILE_TOKENS];
         for (int slice = 0; slice < PHI_Q8_0_SLICES; slice++) {
