@@ -1,5 +1,5 @@
 // Scalar conversions between f32, f16, bf16 and GGML's q8_0/q4_0 blocks.
-#include "phi_kernels.h"
+#include "phi_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -21,8 +21,8 @@ float phi_f16_to_f32(phi_f16 h) {
             mantissa &= 0x3ffu;
             bits = sign | (exponent << 23) | (mantissa << 13);
         }
-    } else if (exponent == 0x1f) {
-        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent == 0x1f) {  // inf, or nan made quiet as the hardware converts it
+        bits = sign | 0x7f800000u | (mantissa << 13) | (mantissa != 0 ? 0x400000u : 0);
     } else {
         bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
     }
@@ -36,9 +36,10 @@ phi_f16 phi_f32_to_f16(float f) {
     memcpy(&bits, &f, sizeof bits);
     const uint32_t sign = (bits >> 16) & 0x8000u;
     const uint32_t absolute = bits & 0x7fffffffu;
-    if (absolute >= 0x7f800000u) {  // inf or nan
-        return (phi_f16)(sign | 0x7c00u | (absolute > 0x7f800000u ? 0x200u : 0));
+    if (absolute > 0x7f800000u) {  // nan: quiet, top of the payload kept (as F16C and FCVT)
+        return (phi_f16)(sign | 0x7e00u | ((absolute >> 13) & 0x3ffu));
     }
+    if (absolute == 0x7f800000u) return (phi_f16)(sign | 0x7c00u);
     if (absolute >= 0x477ff000u) {  // rounds to >= 65520: overflow to inf
         return (phi_f16)(sign | 0x7c00u);
     }
@@ -74,7 +75,7 @@ phi_bf16 phi_f32_to_bf16(float f) {
     return (phi_bf16)(bits >> 16);
 }
 
-// GGML's quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d).
+// GGML's quantize_row_q8_0_ref: d = max|x| / 127, q = roundf(x * (1 / d)), halves away from zero.
 void phi_quantize_row_q8_0(const float *x, phi_block_q8_0 *y, int64_t n) {
     const int64_t blocks = n / PHI_QK;
     for (int64_t b = 0; b < blocks; b++) {

@@ -1,32 +1,54 @@
-// The portable scalar reference of every kernel. SIMD tables are tested against this one.
-#include "phi_kernels.h"
+// The portable scalar reference of every kernel. SIMD tables are tested against this one and
+// reproduce its reduction order exactly (phi_kernels.h), so they must match it bit for bit.
+#include "phi_internal.h"
 
 #include <math.h>
 
 static float dot_f32(const float *w, const float *x, int64_t n) {
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += w[i] * x[i];
-    return sum;
+    float lane[PHI_LANES] = {0};
+    for (int64_t i = 0; i < n; i++) lane[i % PHI_LANES] = fmaf(w[i], x[i], lane[i % PHI_LANES]);
+    return phi_reduce_lanes(lane);
 }
 
 static float dot_f16(const phi_f16 *w, const float *x, int64_t n) {
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += phi_f16_to_f32(w[i]) * x[i];
-    return sum;
+    float lane[PHI_LANES] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        lane[i % PHI_LANES] = fmaf(phi_f16_to_f32(w[i]), x[i], lane[i % PHI_LANES]);
+    }
+    return phi_reduce_lanes(lane);
 }
 
 static float dot_bf16(const phi_bf16 *w, const float *x, int64_t n) {
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += phi_bf16_to_f32(w[i]) * x[i];
+    float lane[PHI_LANES] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        lane[i % PHI_LANES] = fmaf(phi_bf16_to_f32(w[i]), x[i], lane[i % PHI_LANES]);
+    }
+    return phi_reduce_lanes(lane);
+}
+
+// Both scales are f16 values: their product has at most 22 significant bits and is exact.
+static float block_scale(phi_f16 dw, phi_f16 dx) { return phi_f16_to_f32(dw) * phi_f16_to_f32(dx); }
+
+static int32_t block_sum_q8_0(const int8_t *w, const int8_t *x) {
+    int32_t sum = 0;
+    for (int j = 0; j < PHI_QK; j++) sum += (int32_t)w[j] * (int32_t)x[j];
+    return sum;
+}
+
+static int32_t block_sum_q4_0(const uint8_t *w, const int8_t *x) {
+    int32_t sum = 0;
+    for (int j = 0; j < PHI_QK / 2; j++) {
+        sum += ((w[j] & 0x0f) - 8) * (int32_t)x[j];
+        sum += ((w[j] >> 4) - 8) * (int32_t)x[j + PHI_QK / 2];
+    }
     return sum;
 }
 
 static float dot_q8_0(const phi_block_q8_0 *w, const phi_block_q8_0 *x, int64_t n) {
     float sum = 0.0f;
     for (int64_t b = 0; b < n / PHI_QK; b++) {
-        int32_t acc = 0;
-        for (int j = 0; j < PHI_QK; j++) acc += (int32_t)w[b].qs[j] * (int32_t)x[b].qs[j];
-        sum += (float)acc * (phi_f16_to_f32(w[b].d) * phi_f16_to_f32(x[b].d));
+        const int32_t s = block_sum_q8_0(w[b].qs, x[b].qs);
+        sum = fmaf((float)s, block_scale(w[b].d, x[b].d), sum);
     }
     return sum;
 }
@@ -34,17 +56,13 @@ static float dot_q8_0(const phi_block_q8_0 *w, const phi_block_q8_0 *x, int64_t 
 static float dot_q4_0(const phi_block_q4_0 *w, const phi_block_q8_0 *x, int64_t n) {
     float sum = 0.0f;
     for (int64_t b = 0; b < n / PHI_QK; b++) {
-        int32_t acc = 0;
-        for (int j = 0; j < PHI_QK / 2; j++) {
-            acc += ((w[b].qs[j] & 0x0f) - 8) * (int32_t)x[b].qs[j];
-            acc += ((w[b].qs[j] >> 4) - 8) * (int32_t)x[b].qs[j + PHI_QK / 2];
-        }
-        sum += (float)acc * (phi_f16_to_f32(w[b].d) * phi_f16_to_f32(x[b].d));
+        const int32_t s = block_sum_q4_0(w[b].qs, x[b].qs);
+        sum = fmaf((float)s, block_scale(w[b].d, x[b].d), sum);
     }
     return sum;
 }
 
-static float scalar_dot(phi_format format, const void *w, const void *x, int64_t n) {
+float phi_scalar_dot(phi_format format, const void *w, const void *x, int64_t n) {
     switch (format) {
     case PHI_FORMAT_F32: return dot_f32(w, x, n);
     case PHI_FORMAT_F16: return dot_f16(w, x, n);
@@ -62,70 +80,64 @@ static void scalar_matmul(phi_format format, const void *w, size_t w_row_bytes, 
         const void *xt = (const char *)x + (size_t)t * x_row_bytes;
         for (int64_t r = row_begin; r < row_end; r++) {
             const void *wr = (const char *)w + (size_t)r * w_row_bytes;
-            out[t * out_stride + r] = scalar_dot(format, wr, xt, cols);
+            out[t * out_stride + r] = phi_scalar_dot(format, wr, xt, cols);
+        }
+    }
+}
+
+// One row of a repacked matrix, read back from its records: the same block sums as the
+// original row, in the same order.
+static float dot_repacked_row(phi_format format, const void *packed, int64_t row,
+                              const phi_block_q8_0 *x, int64_t blocks) {
+    const int64_t group = row / PHI_REPACK_ROWS;
+    const int lane = (int)(row % PHI_REPACK_ROWS);
+    float sum = 0.0f;
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *record = phi_record(packed, format, group, b, blocks);
+        const phi_f16 d = (phi_f16)(record[2 * lane] | (record[2 * lane + 1] << 8));
+        const uint8_t *slices = record + 2 * PHI_REPACK_ROWS;
+        int32_t s;
+        if (format == PHI_FORMAT_Q8_0) {
+            int8_t qs[PHI_QK];
+            for (int slice = 0; slice < PHI_Q8_0_SLICES; slice++) {
+                for (int k = 0; k < 4; k++) qs[4 * slice + k] = (int8_t)slices[32 * slice + 4 * lane + k];
+            }
+            s = block_sum_q8_0(qs, x[b].qs);
+        } else {
+            uint8_t qs[PHI_QK / 2];
+            for (int slice = 0; slice < PHI_Q4_0_SLICES; slice++) {
+                for (int k = 0; k < 4; k++) qs[4 * slice + k] = slices[32 * slice + 4 * lane + k];
+            }
+            s = block_sum_q4_0(qs, x[b].qs);
+        }
+        sum = fmaf((float)s, block_scale(d, x[b].d), sum);
+    }
+    return sum;
+}
+
+void phi_scalar_matmul_repacked(phi_format format, const void *packed, int64_t row_begin,
+                                int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
+                                int64_t cols, float *out, int64_t out_stride) {
+    if (format != PHI_FORMAT_Q8_0 && format != PHI_FORMAT_Q4_0) return;
+    for (int64_t t = 0; t < tokens; t++) {
+        const phi_block_q8_0 *xt = (const phi_block_q8_0 *)((const char *)x + (size_t)t * x_row_bytes);
+        for (int64_t r = row_begin; r < row_end; r++) {
+            out[t * out_stride + r] = dot_repacked_row(format, packed, r, xt, cols / PHI_QK);
         }
     }
 }
 
 static const phi_kernels scalar_table = {
     .name = "scalar",
-    .dot = scalar_dot,
+    .dot = phi_scalar_dot,
     .matmul = scalar_matmul,
+    .matmul_repacked = phi_scalar_matmul_repacked,
+    .quantize_row_q8_0 = phi_quantize_row_q8_0,
+    .quantize_row_q4_0 = phi_quantize_row_q4_0,
+    .rmsnorm = phi_rmsnorm,
+    .swiglu = phi_swiglu,
+    .attend_head = phi_attend_head_f32,
+    .attend_group = phi_scalar_attend_group,
 };
 
 const phi_kernels *phi_kernels_scalar(void) { return &scalar_table; }
-
-#if !defined(__x86_64__)
-const phi_kernels *phi_kernels_avx2(void) { return 0; }
-#endif
-#if !defined(__aarch64__)
-const phi_kernels *phi_kernels_neon(void) { return 0; }
-#endif
-
-const phi_kernels *phi_kernels_best(void) {
-    const phi_kernels *table = phi_kernels_avx2();
-    if (table) return table;
-    table = phi_kernels_neon();
-    if (table) return table;
-    return phi_kernels_scalar();
-}
-
-void phi_rmsnorm(const float *x, const float *weight, float *out, int64_t n, float eps) {
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum += x[i] * x[i];
-    const float scale = 1.0f / sqrtf(sum / (float)n + eps);
-    for (int64_t i = 0; i < n; i++) out[i] = weight[i] * (x[i] * scale);
-}
-
-void phi_swiglu(const float *gate, const float *up, float *out, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        const float g = gate[i];
-        out[i] = (g / (1.0f + expf(-g))) * up[i];
-    }
-}
-
-void phi_add(float *y, const float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] += x[i];
-}
-
-void phi_attend_head_f32(const float *q, const float *keys, const float *values, int64_t stride,
-                         int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
-    float max = -INFINITY;
-    for (int64_t p = 0; p < count; p++) {
-        const float s = dot_f32(keys + p * stride, q, head_dim) * scale;
-        scores[p] = s;
-        if (s > max) max = s;
-    }
-    float total = 0.0f;
-    for (int64_t p = 0; p < count; p++) {
-        scores[p] = expf(scores[p] - max);
-        total += scores[p];
-    }
-    const float inverse = 1.0f / total;
-    for (int64_t d = 0; d < head_dim; d++) out[d] = 0.0f;
-    for (int64_t p = 0; p < count; p++) {
-        const float weight = scores[p] * inverse;
-        const float *v = values + p * stride;
-        for (int64_t d = 0; d < head_dim; d++) out[d] += weight * v[d];
-    }
-}

@@ -2,10 +2,20 @@
 //
 // Rules (see STYLE.md): the API takes pointers, counts and strides; it allocates nothing,
 // keeps no mutable state and starts no threads. Every kernel has a portable scalar reference;
-// SIMD paths (AVX2 on x86_64, NEON with dotprod on aarch64) sit beside it and are reached
-// through a `phi_kernels` table that the caller selects once at startup.
+// SIMD paths (AVX2 on x86_64, NEON with and without dotprod on aarch64) sit beside it and are
+// reached through a `phi_kernels` table that the caller selects once at startup.
 //
 // Block layouts are GGML's (ggml-common.h): 32 weights per block with an IEEE f16 scale.
+//
+// Exactness: every table computes every entry with the same operations in the same order as
+// the scalar reference, so all tables give bitwise equal results (finite inputs):
+//  - f32/f16/bf16 dot of n elements: eight lanes, element i goes to lane i % 8 as
+//    lane = fmaf(w[i], x[i], lane); then ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)).
+//  - q8_0/q4_0 dot: per block an exact integer sum s_b; then, block after block,
+//    sum = fmaf((float)s_b, d_w * d_x, sum) (d_w * d_x is exact in float).
+//  - exp (softmax, SiLU) is phi_expf, not libm's, and sums of squares and softmax totals
+//    use the same eight lanes.
+// So a batched prefill, a token-by-token decode, any row split, and any machine agree.
 #ifndef PHI_KERNELS_H
 #define PHI_KERNELS_H
 
@@ -17,11 +27,13 @@ extern "C" {
 #endif
 
 #define PHI_QK 32  // weights per q8_0 / q4_0 block
+#define PHI_REPACK_ROWS 8  // rows interleaved per group by phi_repack
 
 typedef uint16_t phi_f16;   // IEEE 754 binary16 bits
 typedef uint16_t phi_bf16;  // bfloat16 bits (upper half of a float32)
 
-/// q8_0: x[i] = d * qs[i].
+/// q8_0: x[i] = d * qs[i]. Values lie in [-127, 127] as GGML's quantizer (and ours) writes
+/// them; -128 is outside the format's contract (the AVX2 path's sign trick relies on it).
 typedef struct {
     phi_f16 d;
     int8_t qs[PHI_QK];
@@ -46,36 +58,61 @@ typedef enum {
 } phi_format;
 
 // ---- Scalar conversions (exact, round-to-nearest-even where narrowing) ----
+/// NaNs come out quiet with their payload kept, as F16C and AArch64 FCVT convert them.
 float phi_f16_to_f32(phi_f16 h);
 phi_f16 phi_f32_to_f16(float f);
 float phi_bf16_to_f32(phi_bf16 h);
 phi_bf16 phi_f32_to_bf16(float f);
 
 // ---- Row conversions (n elements; quantized formats need n % 32 == 0) ----
+/// GGML's quantize_row_q8_0_ref: d = amax / 127, q = roundf(x * (1 / d)).
 void phi_quantize_row_q8_0(const float *x, phi_block_q8_0 *y, int64_t n);
+/// GGML's quantize_row_q4_0_ref: the value of largest magnitude maps to -8.
 void phi_quantize_row_q4_0(const float *x, phi_block_q4_0 *y, int64_t n);
 /// Writes n floats of row `x` stored as `format`.
 void phi_dequantize_row(phi_format format, const void *x, float *y, int64_t n);
 
-// ---- Small row operations used by the forward pass ----
-/// out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]
+// ---- Small row operations used by the forward pass (scalar references) ----
+/// e^x within 1.01 ulp; 0 below -87.33654 (where e^x < FLT_MIN), inf above 88.72283.
+float phi_expf(float x);
+/// out[i] = weight[i] * (x[i] * (1 / sqrtf(sum(x^2) / n + eps))), sum in the eight lanes.
 void phi_rmsnorm(const float *x, const float *weight, float *out, int64_t n, float eps);
-/// out[i] = silu(gate[i]) * up[i]
+/// out[i] = (gate[i] / (1 + phi_expf(-gate[i]))) * up[i]
 void phi_swiglu(const float *gate, const float *up, float *out, int64_t n);
 /// y[i] += x[i]
 void phi_add(float *y, const float *x, int64_t n);
 
 /// Causal attention of one query head over `count` cached positions (keys/values in f32,
 /// `stride` floats between consecutive positions). `scores` is caller scratch of `count`
-/// floats. out[d] = sum_p softmax(scale * q.k_p)_p * v_p[d].
+/// floats. out[d] = sum_p softmax(scale * q.k_p)_p * v_p[d], where q.k_p is the f32 dot,
+/// the softmax total is summed in the eight lanes (position p in lane p % 8), and out
+/// accumulates position after position as out[d] = fmaf(weight_p, v_p[d], out[d]).
 void phi_attend_head_f32(const float *q, const float *keys, const float *values, int64_t stride,
                          int64_t count, int64_t head_dim, float scale, float *scores, float *out);
 
+// ---- Repacked (row-interleaved) q8_0 / q4_0 matrices, for the fast matmul ----
+// Groups of 8 rows; per group and block one record: the 8 rows' f16 scales, then the quants in
+// 4-byte slices, slice after slice, row after row within a slice: q8_0 slice s holds qs[4s..4s+3]
+// (8 slices, 272 bytes a record), q4_0 slice s holds qs[4s..4s+3] (4 slices, 144 bytes). A
+// SIMD lane then holds one row, so block sums need no horizontal reduction. Rows past the end
+// of the matrix are padded with zero blocks. The results equal `dot` on the original rows.
+
+/// Bytes of the repacked form of a rows x cols q8_0/q4_0 matrix (0 for other formats).
+size_t phi_repacked_bytes(phi_format format, int64_t rows, int64_t cols);
+/// Writes the repacked form of `rows` rows (w_row_bytes apart) into `packed`.
+void phi_repack(phi_format format, const void *w, size_t w_row_bytes, int64_t rows, int64_t cols,
+                void *packed);
+/// Writes the cols floats of row `row` of a repacked matrix (e.g. a tied embedding read back
+/// from the repacked output head), equal to phi_dequantize_row on the original row.
+void phi_dequantize_repacked_row(phi_format format, const void *packed, int64_t row, int64_t cols,
+                                 float *y);
+
 /// A table of kernels for one instruction set. Each output element of `matmul` is computed
 /// exactly as `dot` of the same row computes it, whatever the token count or row range, so a
-/// batched prefill and a token-by-token decode give bitwise equal results.
+/// batched prefill and a token-by-token decode give bitwise equal results; and every table
+/// gives what the scalar table gives.
 typedef struct phi_kernels {
-    const char *name;  // "scalar", "avx2", "neon"
+    const char *name;  // "scalar", "avx2", "neon", "neon-dotprod"
     /// dot of n elements: float formats take f32 activations, q8_0/q4_0 take q8_0 activations.
     float (*dot)(phi_format format, const void *w, const void *x, int64_t n);
     /// out[t * out_stride + r] = dot(row r of w, row t of x) for r in [row_begin, row_end),
@@ -83,16 +120,39 @@ typedef struct phi_kernels {
     void (*matmul)(phi_format format, const void *w, size_t w_row_bytes, int64_t row_begin,
                    int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
                    int64_t cols, float *out, int64_t out_stride);
+    /// As `matmul`, for q8_0/q4_0 weights written by phi_repack (cols of them per row).
+    /// Any row range works; ranges starting and ending on multiples of 8 waste nothing.
+    void (*matmul_repacked)(phi_format format, const void *packed, int64_t row_begin,
+                            int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
+                            int64_t cols, float *out, int64_t out_stride);
+    /// Same output as phi_quantize_row_q8_0 and phi_quantize_row_q4_0.
+    void (*quantize_row_q8_0)(const float *x, phi_block_q8_0 *y, int64_t n);
+    void (*quantize_row_q4_0)(const float *x, phi_block_q4_0 *y, int64_t n);
+    /// Same outputs as phi_rmsnorm, phi_swiglu and phi_attend_head_f32.
+    void (*rmsnorm)(const float *x, const float *weight, float *out, int64_t n, float eps);
+    void (*swiglu)(const float *gate, const float *up, float *out, int64_t n);
+    void (*attend_head)(const float *q, const float *keys, const float *values, int64_t stride,
+                        int64_t count, int64_t head_dim, float scale, float *scores, float *out);
+    /// Grouped-query attention: `heads` query heads sharing one key/value head, query h at
+    /// q + h * q_stride, its output at out + h * out_stride; `scores` is scratch of heads * count
+    /// floats. Keys and values are read once for the group. Each head's output equals
+    /// phi_attend_head_f32's for that head, bit for bit.
+    void (*attend_group)(const float *q, int64_t q_stride, int64_t heads, const float *keys,
+                         const float *values, int64_t stride, int64_t count, int64_t head_dim,
+                         float scale, float *scores, float *out, int64_t out_stride);
 } phi_kernels;
 
 /// The portable reference; always built.
 const phi_kernels *phi_kernels_scalar(void);
 /// AVX2+FMA+F16C table, or NULL when not built for x86_64 or the CPU lacks it.
 const phi_kernels *phi_kernels_avx2(void);
-/// NEON (with dotprod) table, or NULL when not on aarch64 or the CPU lacks it.
+/// The best NEON table (with dotprod when the CPU has it), or NULL when not on aarch64.
 const phi_kernels *phi_kernels_neon(void);
 /// The fastest table this CPU supports.
 const phi_kernels *phi_kernels_best(void);
+/// Writes up to `capacity` tables this CPU can run (scalar first) and returns their count;
+/// on aarch64 both NEON tables when the CPU has dotprod. For tests and benchmarks.
+int phi_kernels_available(const phi_kernels **tables, int capacity);
 
 /// Bytes of one row of `n` elements in `format` (n % 32 == 0 for quantized formats).
 size_t phi_row_bytes(phi_format format, int64_t n);
