@@ -18,12 +18,12 @@ struct Generate: AsyncParsableCommand {
     func run() async throws {
         let source = try modelOptions.openModel()
         let parameters = try sampling.parameters(config: source.config)
-        let pipeline = try modelOptions.localPipeline(source)
         let prompt = promptIDs.ids
+        let budget = modelOptions.contextBudget(needed: prompt.count + parameters.maxTokens, config: source.config)
+        let pipeline = try await modelOptions.pipeline(source, contextTokens: budget)
         let session = SessionID(1)
-        let budget = modelOptions.context ?? min(prompt.count + parameters.maxTokens, source.config.maxPositionEmbeddings)
         try await pipeline.openSession(session, contextTokens: budget)
-        let generator = Generator(pipeline: pipeline, chunkTokens: modelOptions.chunk)
+        let generator = Generator(pipeline: pipeline, chunkTokens: modelOptions.chunkTokens)
         let result = try await generator.generate(session: session, prompt: prompt, parameters: parameters, onToken: { token in
             if format == .text { print(token, terminator: " ") }
             return true

@@ -22,13 +22,14 @@ struct Logits: AsyncParsableCommand {
 
     func run() async throws {
         let source = try modelOptions.openModel()
-        let pipeline = try modelOptions.localPipeline(source)
         let prompt = promptIDs.ids
+        let budget = modelOptions.contextBudget(needed: prompt.count, config: source.config)
+        let pipeline = try await modelOptions.pipeline(source, contextTokens: budget)
         let session = SessionID(1)
-        try await pipeline.openSession(session, contextTokens: modelOptions.context ?? prompt.count)
+        try await pipeline.openSession(session, contextTokens: budget)
         let factors = RopeFactorSet.forPass(endingAt: prompt.count - 1, config: source.config)
         let result = try await pipeline.append(session: session, tokens: prompt, ropeFactors: factors,
-                                               logits: .argmaxAndLast, chunkTokens: modelOptions.chunk, progress: nil)
+                                               logits: .argmaxAndLast, chunkTokens: modelOptions.chunkTokens, progress: nil)
         let last = result.lastLogits ?? []
         if let logitsOut {
             let data = last.withUnsafeBufferPointer { Data(buffer: $0) }

@@ -1,14 +1,57 @@
 import ArgumentParser
+import Foundation
+import Logging
 import PhiCluster
 
 @main
 struct PhiWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phi-worker",
-        abstract: "Runs a slice of Phi-4-mini's layers for a phi-cluster coordinator.",
+        abstract: "Runs a slice of a model's layers for a phi-cluster coordinator.",
+        discussion: "Without --layers the worker starts as an idle spare: the coordinator tells it which layers to load.",
         version: PhiClusterVersion.current)
 
+    @Option(help: "Model directory (config.json + safetensors).")
+    var model: String
+
+    @Option(help: "Layers to hold, inclusive: 0-15. Omit to start as a spare.")
+    var layers: String?
+
+    @Option(help: "Address to listen on: tcp://HOST:PORT.")
+    var listen: String
+
+    @Option(name: .customLong("secret-file"), help: "Shared secret (at least 16 bytes) to authenticate with.")
+    var secretFile: String?
+
+    @Option(help: "Compute threads (default: the available cores).")
+    var threads: Int?
+
+    @Option(help: "Weight format: f32, f16, bf16, q8_0, q4_0 (default: as stored).")
+    var quant: WeightFormat?
+
+    @Option(help: "Name in logs and errors (default: the listen address).")
+    var name: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let layers, LayerRangeText.parse(layers) == nil {
+            throw ValidationError("--layers must look like 0-15, not '\(layers)'")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
     func run() async throws {
-        print("phi-worker \(PhiClusterVersion.current)")
+        var logger = Logger(label: "phi-worker")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let options = WorkerOptions(
+            name: name ?? listen, modelPath: URL(fileURLWithPath: model), layers: layers.flatMap(LayerRangeText.parse),
+            listenAddress: listen, secretFile: secretFile.map { URL(fileURLWithPath: $0) }, threads: threads, quant: quant)
+        let node = try await WorkerNode(options: options, logger: logger)
+        print("phi-worker \(PhiClusterVersion.current) '\(options.name)' listening on \(node.listener.boundAddress)")
+        await node.run()
     }
 }
+
+extension WeightFormat: ExpressibleByArgument {}

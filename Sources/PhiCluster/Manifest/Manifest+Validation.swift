@@ -62,3 +62,11 @@ extension Manifest {
         return MemoryPlan.evenSplit(layerCount: config.layerCount, nodes: workers.count)
     }
 }
+
+extension Manifest {
+    /// When every worker gives its layers, they must cover the model's; otherwise the workers'
+    /// Hellos decide (and the coordinator checks them then).
+    public func checkLayerOrderIfGiven(layerCount: Int) throws {
+        if workers.contains(where: { $0.layers != nil }) { try checkLayerOrder(layerCount: layerCount) }
+    }
+}

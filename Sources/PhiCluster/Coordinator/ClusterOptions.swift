@@ -1,0 +1,89 @@
+import Foundation
+import PhiModel
+
+/// How the coordinator reaches and drives its workers.
+public struct ClusterOptions: Sendable {
+    /// A worker or spare as the coordinator knows it before the handshake.
+    public struct Endpoint: Sendable, Equatable {
+        public var name: String
+        public var address: String
+        /// The layers the manifest says it holds (checked against its Hello); nil to take its word.
+        public var layers: Range<Int>?
+
+        public init(name: String, address: String, layers: Range<Int>? = nil) {
+            self.name = name
+            self.address = address
+            self.layers = layers
+        }
+    }
+
+    /// Workers in pipeline order.
+    public var workers: [Endpoint]
+    /// Idle workers that can load a dead worker's layers.
+    public var spares: [Endpoint]
+    public var secretFile: URL?
+    public var wireDType: ActivationDType
+    /// Positions each worker reserves per session.
+    public var contextTokens: Int
+    public var maxSessions: Int
+    /// Where the last worker sends results; nil picks the interface that reaches the first worker.
+    public var coordinatorAddress: String?
+    /// The weight format spares load a dead worker's layers in.
+    public var weightFormat: WeightFormat?
+    /// How often each worker is pinged, and how long it may take to answer.
+    public var healthInterval: Duration
+    public var healthTimeout: Duration
+    /// How long a spare may take to load a dead worker's layers.
+    public var spareLoadTimeout: Duration
+    public var transport: TransportOptions
+
+    public init(workers: [Endpoint], spares: [Endpoint] = [], secretFile: URL? = nil, wireDType: ActivationDType = .f32,
+                contextTokens: Int, maxSessions: Int = 16, coordinatorAddress: String? = nil, weightFormat: WeightFormat? = nil,
+                healthInterval: Duration = .seconds(1), healthTimeout: Duration = .seconds(2),
+                spareLoadTimeout: Duration = .seconds(300), transport: TransportOptions = TransportOptions()) {
+        self.workers = workers
+        self.spares = spares
+        self.secretFile = secretFile
+        self.wireDType = wireDType
+        self.contextTokens = contextTokens
+        self.maxSessions = maxSessions
+        self.coordinatorAddress = coordinatorAddress
+        self.weightFormat = weightFormat
+        self.healthInterval = healthInterval
+        self.healthTimeout = healthTimeout
+        self.spareLoadTimeout = spareLoadTimeout
+        self.transport = transport
+    }
+
+    /// Options for the cluster a manifest describes.
+    public init(manifest: Manifest, contextTokens: Int) {
+        self.init(workers: manifest.workers.map { Endpoint(name: $0.name, address: $0.address, layers: $0.layers) },
+                  spares: manifest.spares.map { Endpoint(name: $0.name, address: $0.address) },
+                  secretFile: manifest.secretFile, wireDType: manifest.wireDType, contextTokens: contextTokens,
+                  coordinatorAddress: manifest.coordinatorAddress, weightFormat: manifest.quant)
+    }
+}
+
+/// Why the coordinator could not assemble or keep its cluster, naming the worker at fault.
+public enum ClusterError: Error, Equatable, CustomStringConvertible {
+    case unreachable(worker: String, address: String, reason: String)
+    case refused(worker: String, address: String, reason: String)
+    case layersDiffer(worker: String, manifest: Range<Int>, reported: Range<Int>)
+    case coverage(String)
+    case configureFailed(worker: String, reason: String)
+    case noSpare(worker: String, address: String, reason: String)
+    case spareFailed(spare: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreachable(worker, address, reason): "worker '\(worker)' (\(address)) is unreachable: \(reason)"
+        case let .refused(worker, address, reason): "worker '\(worker)' (\(address)) was refused: \(reason)"
+        case let .layersDiffer(worker, manifest, reported):
+            "the manifest gives worker '\(worker)' layers \(LayerRangeText.format(manifest)), but it holds \(LayerRangeText.format(reported))"
+        case let .coverage(reason): "the workers' layers do not make a pipeline: \(reason)"
+        case let .configureFailed(worker, reason): "worker '\(worker)' could not be configured: \(reason)"
+        case let .noSpare(worker, address, reason): "worker '\(worker)' (\(address)) is down (\(reason)) and no spare can take its layers"
+        case let .spareFailed(spare, reason): "spare '\(spare)' could not take over: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Synchronization
+
+/// Matches the last stage's `LogitsFrame`s, which arrive at the coordinator's listener, with the
+/// passes waiting for them, by (session, sequence). A result may arrive before anyone waits for
+/// it; a failure (a dead worker, an error report) is delivered to every waiter of its session,
+/// or to all.
+final class ResultRouter: Sendable {
+    struct Key: Hashable, Sendable {
+        let session: UInt64
+        let sequence: UInt64
+    }
+
+    private struct State {
+        var waiting: [Key: CheckedContinuation<LogitsFrame, any Error>] = [:]
+        var arrived: [Key: Result<LogitsFrame, any Error>] = [:]
+        var failedSessions: [UInt64: any Error] = [:]
+        var failure: (any Error)?
+    }
+
+    private let state = Mutex(State())
+
+    /// Announces that a result for `key` will be awaited (so a failure before the wait reaches it).
+    func expect(_ key: Key) {
+        state.withLock { state in
+            if let failure = state.failure ?? state.failedSessions[key.session] {
+                state.arrived[key] = .failure(failure)
+            }
+        }
+    }
+
+    /// The result for `key`, waiting if it has not arrived.
+    func result(for key: Key) async throws -> LogitsFrame {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<LogitsFrame, any Error>? = state.withLock { state in
+                if let result = state.arrived.removeValue(forKey: key) { return result }
+                if let failure = state.failure ?? state.failedSessions[key.session] { return .failure(failure) }
+                state.waiting[key] = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    func deliver(_ frame: LogitsFrame) {
+        let key = Key(session: frame.sessionID, sequence: frame.sequence)
+        let waiter = state.withLock { state in
+            if let waiter = state.waiting.removeValue(forKey: key) { return waiter as CheckedContinuation<LogitsFrame, any Error>? }
+            state.arrived[key] = .success(frame)
+            return nil
+        }
+        waiter?.resume(returning: frame)
+    }
+
+    /// Fails every pass of `session` waiting now or about to wait, until `clear(session:)`.
+    func fail(session: UInt64, with error: any Error) {
+        let waiters = state.withLock { state in
+            state.failedSessions[session] = error
+            let keys = state.waiting.keys.filter { $0.session == session }
+            return keys.compactMap { state.waiting.removeValue(forKey: $0) }
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    /// Fails every pass, until `clearAll()` (a worker is down).
+    func failAll(with error: any Error) {
+        let waiters = state.withLock { state in
+            state.failure = error
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    func clear(session: UInt64) {
+        state.withLock { state in
+            state.failedSessions[session] = nil
+            state.arrived = state.arrived.filter { $0.key.session != session }
+        }
+    }
+
+    func clearAll() {
+        state.withLock { state in
+            state.failure = nil
+            state.failedSessions = [:]
+            state.arrived = [:]
+        }
+    }
+}
