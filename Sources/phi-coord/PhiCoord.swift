@@ -15,6 +15,7 @@ struct PhiCoord: AsyncParsableCommand {
             Template.self,
             Plan.self,
             Synth.self,
+            Up.self,
             TokenizerBench.self,
         ])
 }

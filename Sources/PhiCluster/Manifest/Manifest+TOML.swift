@@ -3,7 +3,7 @@ import PhiModel
 import TOMLKit
 
 extension Manifest {
-    static let topKeys = ["model", "quant", "kv", "wire_dtype", "secret_file", "context", "chunk", "threads",
+    static let topKeys = ["model", "tokenizer", "quant", "kv", "wire_dtype", "secret_file", "context", "chunk", "threads",
                           "coordinator", "workers", "spares", "tools"]
     static let nodeKeys = ["name", "address", "layers", "local", "memory", "threads"]
     static let toolKeys = ["name", "description", "parameters", "command", "timeout_seconds", "max_output_bytes"]
@@ -39,6 +39,7 @@ extension Manifest {
         let manifest = Manifest(
             file: url,
             modelPath: resolve(try top.requiredString("model")),
+            tokenizerPath: try top.string("tokenizer").map(resolve),
             quant: try top.string("quant").map { try enumValue($0, key: "quant", file: file) },
             kvFormat: try top.string("kv").map { try enumValue($0, key: "kv", file: file) },
             wireDType: try top.string("wire_dtype").map { try enumValue($0, key: "wire_dtype", file: file) } ?? .f32,

@@ -8,6 +8,8 @@ public struct Manifest: Sendable, Equatable {
     /// The manifest file itself; relative paths in it are resolved against its directory.
     public let file: URL
     public var modelPath: URL
+    /// Tokenizer files, when not in the model directory.
+    public var tokenizerPath: URL?
     public var quant: WeightFormat?
     public var kvFormat: KVFormat?
     /// Element type of hidden states between workers: f32 (exact, the default), f16 or bf16.

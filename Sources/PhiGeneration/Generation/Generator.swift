@@ -97,9 +97,15 @@ public struct Generator: Sendable {
         var logits = try await prefill(session: session, prompt: prompt, result: &result, progress: progress)
         let budget = try await pipeline.sessionLog(session).contextTokens
         let decodeStart = ContinuousClock.now
-        result.finishReason = try await decode(session: session, context: prompt, logits: &logits, budget: budget,
-                                               parameters: parameters, constraint: constraint, result: &result,
-                                               onToken: onToken)
+        do {
+            result.finishReason = try await decode(session: session, context: prompt, logits: &logits, budget: budget,
+                                                   parameters: parameters, constraint: constraint, result: &result,
+                                                   onToken: onToken)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw GenerationInterrupted(tokens: result.tokens, cause: error)
+        }
         result.decodeDuration = ContinuousClock.now - decodeStart
         return result
     }
@@ -140,6 +146,17 @@ public protocol TokenConstraint: Sendable {
     mutating func advance(_ token: Int)
     /// True once the constrained output is complete, which ends the generation.
     var isComplete: Bool { get }
+}
+
+/// A generation that failed after it had produced tokens (a worker died and no spare could take
+/// over): the tokens generated so far, and why it stopped.
+public struct GenerationInterrupted: Error, CustomStringConvertible {
+    public let tokens: [Int]
+    public let cause: any Error
+
+    public var description: String {
+        "\(cause); tokens generated before the failure (\(tokens.count)): \(tokens.map(String.init).joined(separator: ","))"
+    }
 }
 
 public enum GeneratorError: Error, CustomStringConvertible {

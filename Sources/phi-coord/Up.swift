@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PhiGeneration
+import PhiTokenizer
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Starts the manifest's local workers, links the cluster, and answers a prompt (or chats on stdin).")
+
+    @Option(help: "Cluster manifest (TOML).")
+    var manifest: String
+
+    @Option(help: "A question to answer (rendered with the model's chat template); without it, chat on stdin.")
+    var prompt: String?
+
+    @Option(name: .customLong("prompt-ids"), help: "A raw prompt as token ids instead (prints ids).")
+    var promptIDs: PromptIDs?
+
+    @Option(help: "Tokenizer directory (default: the manifest's tokenizer, else the model directory).")
+    var tokenizer: String?
+
+    @Option(help: "Context budget of a session in tokens (default: the manifest's, else 4096).")
+    var context: Int?
+
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(name: .customLong("start-timeout"), help: "Seconds to wait for the local workers to load and listen.")
+    var startTimeout: Int = 300
+
+    func run() async throws {
+        let manifest = try Manifest.load(URL(fileURLWithPath: self.manifest))
+        let source = try ModelSource.open(manifest.modelPath)
+        let contextTokens = context ?? manifest.contextTokens ?? min(4096, source.config.maxPositionEmbeddings)
+        let split = try manifest.split(config: source.config, format: manifest.quant ?? .bf16, kvFormat: .f32,
+                                       contextTokens: contextTokens, chunkTokens: manifest.chunkTokens ?? Generator.defaultChunkTokens)
+        let workers = LocalWorkers(logDirectory: FileManager.default.temporaryDirectory
+            .appendingPathComponent("phi-cluster-\(ProcessInfo.processInfo.processIdentifier)"))
+        let stopper = SignalStopper { workers.stopAll() }
+        defer {
+            workers.stopAll()
+            stopper.cancel()
+        }
+        try workers.start(manifest, split: split, executable: Self.siblingExecutable("phi-worker"))
+        try await workers.waitUntilListening(manifest, timeout: .seconds(startTimeout))
+        var withSplit = manifest
+        for index in withSplit.workers.indices { withSplit.workers[index].layers = split[index] }
+        var logger = Logger(label: "phi-coord")
+        logger.logLevel = .warning
+        let pipeline = try await ClusterPipeline.connect(model: source, options: ClusterOptions(manifest: withSplit, contextTokens: contextTokens),
+                                                         logger: logger)
+        let stages = await pipeline.stages.map { "\($0.name) [\(LayerRangeText.format($0.layers))]" }.joined(separator: " → ")
+        FileHandle.standardError.write(Data("cluster up: \(stages) (logs in \(workers.logDirectory.path))\n".utf8))
+        let parameters = try sampling.parameters(config: source.config)
+        let generator = Generator(pipeline: pipeline, chunkTokens: manifest.chunkTokens ?? Generator.defaultChunkTokens)
+        if let promptIDs {
+            try await pipeline.openSession(SessionID(1), contextTokens: contextTokens)
+            let result = try await generator.generate(session: SessionID(1), prompt: promptIDs.ids, parameters: parameters)
+            print(result.tokens.map(String.init).joined(separator: " "))
+            return
+        }
+        let tokenizerDirectory = tokenizer.map { URL(fileURLWithPath: $0) } ?? manifest.tokenizerPath ?? manifest.modelPath
+        var chat = try TextChat(tokenizer: try Tokenizer.load(directory: tokenizerDirectory), generator: generator,
+                                contextTokens: contextTokens, parameters: parameters)
+        if let prompt {
+            try await chat.answer(prompt)
+            return
+        }
+        FileHandle.standardError.write(Data("type a message, an empty line to quit\n".utf8))
+        while let line = readLine(), !line.isEmpty {
+            try await chat.answer(line)
+        }
+    }
+
+    /// An executable built beside this one.
+    static func siblingExecutable(_ name: String) -> URL {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name)
+    }
+}
+
+/// Stops local workers when the coordinator is interrupted (Ctrl-C) or terminated.
+///
+/// `@unchecked Sendable`: `sources` is set once in init and only cancelled afterwards.
+final class SignalStopper: @unchecked Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ stop: @escaping @Sendable () -> Void) {
+        sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                stop()
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}
