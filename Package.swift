@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "PhiClusterTests", dependencies: ["PhiCluster", "PhiTestSupport"]),
         .testTarget(name: "PhiGenerationTests", dependencies: ["PhiGeneration", "PhiTestSupport"]),
         .testTarget(name: "PhiServerTests", dependencies: ["PhiServer", "PhiTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["PhiTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["PhiTestSupport", "PhiGeneration"]),
     ],
     swiftLanguageModes: [.v6]
 )

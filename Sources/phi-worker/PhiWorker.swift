@@ -49,7 +49,8 @@ struct PhiWorker: AsyncParsableCommand {
             name: name ?? listen, modelPath: URL(fileURLWithPath: model), layers: layers.flatMap(LayerRangeText.parse),
             listenAddress: listen, secretFile: secretFile.map { URL(fileURLWithPath: $0) }, threads: threads, quant: quant)
         let node = try await WorkerNode(options: options, logger: logger)
-        print("phi-worker \(PhiClusterVersion.current) '\(options.name)' listening on \(node.listener.boundAddress)")
+        // Written unbuffered: whoever started the worker waits for this line to learn the address.
+        FileHandle.standardOutput.write(Data("phi-worker \(PhiClusterVersion.current) '\(options.name)' listening on \(node.listener.boundAddress)\n".utf8))
         await node.run()
     }
 }

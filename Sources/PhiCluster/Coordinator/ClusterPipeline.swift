@@ -57,7 +57,8 @@ public actor ClusterPipeline: Pipeline {
         guard contextTokens <= options.contextTokens else {
             throw PipelineError.contextExceeded(session: session, needed: contextTokens, budget: options.contextTokens)
         }
-        if sessions[session] != nil { try await resetOnWorkers(session) }
+        try await awaitHealthyRing()
+        try await resetOnWorkers(session)
         sessions[session] = SessionLog(contextTokens: contextTokens)
         nextSequence[session] = nextSequence[session] ?? 1
     }

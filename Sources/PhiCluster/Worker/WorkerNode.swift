@@ -153,6 +153,9 @@ public actor WorkerNode {
             return .error(ErrorReport(code: .nextHopFailed, message: "worker '\(options.name)': \(error)", origin: options.name,
                                       peer: configure.nextHop, field: "Configure.next_hop"))
         }
+        // A new configuration is a new ring (a coordinator starting, or a failover that rebuilds
+        // every session): caches of the old one are dropped.
+        await service.reset(session: nil)
         await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions))
         configuration = configure
         logger.info("configured: next hop \(configure.nextHop), wire \(configure.wireDType), context \(configure.sessionContextTokens)")

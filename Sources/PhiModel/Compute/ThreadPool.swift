@@ -29,7 +29,8 @@ public final class ThreadPool: Sendable {
     public static var availableCores: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     /// Runs `body(chunk)` for every chunk in `0..<chunkCount`, spread over the pool, and returns
-    /// when all have run. Chunks must be independent. Not reentrant: one caller at a time.
+    /// when all have run. Chunks must be independent. Callers on several threads take turns (the
+    /// pool runs one job at a time); a body must not call `parallelFor` on the same pool.
     public func parallelFor(_ chunkCount: Int, _ body: (Int) -> Void) {
         if threadCount == 1 || chunkCount <= 1 {
             for chunk in 0..<chunkCount { body(chunk) }
@@ -70,7 +71,12 @@ private final class PoolState: @unchecked Sendable {
 
     init(workerCount: Int) { self.workerCount = workerCount }
 
+    /// One job at a time: concurrent callers (stages sharing a pool) wait here for their turn.
+    private let jobLock = NSLock()
+
     func runJob(_ job: Job) {
+        jobLock.lock()
+        defer { jobLock.unlock() }
         nextChunk.store(0, ordering: .relaxed)
         pendingWorkers.store(workerCount, ordering: .relaxed)
         lock.lock()
