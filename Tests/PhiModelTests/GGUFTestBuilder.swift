@@ -139,43 +139,112 @@ struct GGUFTestBuilder {
     }
 }
 
-extension GGUFTestBuilder {
-    /// A small llama-architecture model with random F32 weights: 3 layers, hidden 32, 4 heads
-    /// of 8 (2 KV heads), feed-forward 64, vocabulary 40, tied embeddings. `skipping` leaves
-    /// tensors out; `metadataEdit` changes the keys before they are written.
-    static func smallLlama(skipping skipped: Set<String> = [], seed: UInt64 = 7,
-                           metadataEdit: (inout [(key: String, value: Value)]) -> Void = { _ in }) -> GGUFTestBuilder {
-        var builder = GGUFTestBuilder()
-        var metadata: [(key: String, value: Value)] = [
-            ("general.architecture", .string("llama")),
-            ("llama.block_count", .uint32(3)), ("llama.context_length", .uint32(256)),
-            ("llama.embedding_length", .uint32(32)), ("llama.feed_forward_length", .uint32(64)),
-            ("llama.attention.head_count", .uint32(4)), ("llama.attention.head_count_kv", .uint32(2)),
-            ("llama.rope.freq_base", .float32(10_000)), ("llama.attention.layer_norm_rms_epsilon", .float32(1e-5)),
-            ("llama.rope.dimension_count", .uint32(8)),
+/// A small decoder with random F32 weights, written in either GGUF layout: `llama` (separate
+/// q/k/v and gate/up, q/k rows permuted for GGML's RoPE as convert_hf_to_gguf stores them) or
+/// `phi3` (the same weights with q/k rows in rotate-half order, fused qkv and gate|up).
+/// 3 layers, hidden 32, 4 heads of 8 (2 KV heads), feed-forward 64, vocabulary 40, tied embeddings.
+struct SmallModel {
+    static let (hidden, heads, kvHeads, headDim, feedForward, vocabulary, layers) = (32, 4, 2, 8, 64, 40, 3)
+
+    /// Tensors of the llama layout: name, dimensions innermost first, values row by row.
+    let tensors: [(name: String, dimensions: [Int], values: [Float])]
+
+    init(seed: UInt64 = 7) {
+        var random = SeededGenerator(seed: seed)
+        var tensors: [(name: String, dimensions: [Int], values: [Float])] = []
+        func add(_ name: String, _ dimensions: [Int]) {
+            let count = dimensions.reduce(1, *)
+            tensors.append((name, dimensions, (0..<count).map { _ in Float.random(in: -0.5...0.5, using: &random) }))
+        }
+        let (hidden, kvWidth) = (Self.hidden, Self.kvHeads * Self.headDim)
+        add("token_embd.weight", [hidden, Self.vocabulary])
+        for layer in 0..<Self.layers {
+            add("blk.\(layer).attn_norm.weight", [hidden])
+            add("blk.\(layer).attn_q.weight", [hidden, Self.heads * Self.headDim])
+            add("blk.\(layer).attn_k.weight", [hidden, kvWidth])
+            add("blk.\(layer).attn_v.weight", [hidden, kvWidth])
+            add("blk.\(layer).attn_output.weight", [Self.heads * Self.headDim, hidden])
+            add("blk.\(layer).ffn_norm.weight", [hidden])
+            add("blk.\(layer).ffn_gate.weight", [hidden, Self.feedForward])
+            add("blk.\(layer).ffn_up.weight", [hidden, Self.feedForward])
+            add("blk.\(layer).ffn_down.weight", [Self.feedForward, hidden])
+        }
+        add("output_norm.weight", [hidden])
+        self.tensors = tensors
+    }
+
+    static func metadata(_ architecture: String) -> [(key: String, value: GGUFTestBuilder.Value)] {
+        [
+            ("general.architecture", .string(architecture)),
+            ("\(architecture).block_count", .uint32(UInt32(layers))), ("\(architecture).context_length", .uint32(256)),
+            ("\(architecture).embedding_length", .uint32(UInt32(hidden))),
+            ("\(architecture).feed_forward_length", .uint32(UInt32(feedForward))),
+            ("\(architecture).attention.head_count", .uint32(UInt32(heads))),
+            ("\(architecture).attention.head_count_kv", .uint32(UInt32(kvHeads))),
+            ("\(architecture).rope.freq_base", .float32(10_000)),
+            ("\(architecture).attention.layer_norm_rms_epsilon", .float32(1e-5)),
+            ("\(architecture).rope.dimension_count", .uint32(UInt32(headDim))),
             ("tokenizer.ggml.bos_token_id", .uint32(1)), ("tokenizer.ggml.eos_token_id", .uint32(2)),
         ]
-        metadataEdit(&metadata)
-        builder.metadata = metadata
-        var random = SeededGenerator(seed: seed)
-        func add(_ name: String, _ dimensions: [Int]) {
-            guard !skipped.contains(name) else { return }
-            let count = dimensions.reduce(1, *)
-            builder.addTensor(name, dimensions: dimensions, floats: (0..<count).map { _ in Float.random(in: -0.5...0.5, using: &random) })
+    }
+
+    /// Replaces the value of `key` in `metadata` (appending it when absent).
+    static func set(_ key: String, _ value: GGUFTestBuilder.Value, in metadata: inout [(key: String, value: GGUFTestBuilder.Value)]) {
+        if let index = metadata.firstIndex(where: { $0.key == key }) {
+            metadata[index].value = value
+        } else {
+            metadata.append((key, value))
         }
-        add("token_embd.weight", [32, 40])
-        for layer in 0..<3 {
-            add("blk.\(layer).attn_norm.weight", [32])
-            add("blk.\(layer).attn_q.weight", [32, 32])
-            add("blk.\(layer).attn_k.weight", [32, 16])
-            add("blk.\(layer).attn_v.weight", [32, 16])
-            add("blk.\(layer).attn_output.weight", [32, 32])
-            add("blk.\(layer).ffn_norm.weight", [32])
-            add("blk.\(layer).ffn_gate.weight", [32, 64])
-            add("blk.\(layer).ffn_up.weight", [32, 64])
-            add("blk.\(layer).ffn_down.weight", [64, 32])
+    }
+
+    /// The llama-layout file, without the tensors `skipped`, its keys changed by `edit`.
+    func llama(skipping skipped: Set<String> = [],
+               edit: (inout [(key: String, value: GGUFTestBuilder.Value)]) -> Void = { _ in }) -> GGUFTestBuilder {
+        var builder = GGUFTestBuilder()
+        builder.metadata = Self.metadata("llama")
+        edit(&builder.metadata)
+        for tensor in tensors where !skipped.contains(tensor.name) {
+            builder.addTensor(tensor.name, dimensions: tensor.dimensions, floats: tensor.values)
         }
-        add("output_norm.weight", [32])
+        return builder
+    }
+
+    /// The same weights in the phi3 layout: q and k rows back in rotate-half order (per head,
+    /// stored row 2j is row j and stored row 2j+1 is row j + headDim/2), then fused. With
+    /// `unpermuting` false the rows stay as stored: a model that rotates the wrong pairs.
+    func phi3(unpermuting: Bool = true) -> GGUFTestBuilder {
+        var builder = GGUFTestBuilder()
+        builder.metadata = Self.metadata("phi3")
+        let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.values) })
+        func rows(_ name: String) -> [[Float]] {
+            let values = byName[name] ?? []
+            return stride(from: 0, to: values.count, by: Self.hidden).map { Array(values[$0..<($0 + Self.hidden)]) }
+        }
+        func rotateHalfOrder(_ stored: [[Float]]) -> [[Float]] {
+            guard unpermuting else { return stored }
+            let half = Self.headDim / 2
+            return stored.indices.map { index in
+                let (head, row) = (index / Self.headDim, index % Self.headDim)
+                return stored[head * Self.headDim + (row < half ? 2 * row : 2 * (row - half) + 1)]
+            }
+        }
+        for tensor in tensors {
+            let parts = tensor.name.split(separator: ".")
+            let layer = parts.count > 1 ? String(parts[1]) : ""
+            switch parts.count > 2 ? String(parts[2]) : "" {
+            case "attn_q":
+                let fused = rotateHalfOrder(rows(tensor.name)) + rotateHalfOrder(rows("blk.\(layer).attn_k.weight"))
+                    + rows("blk.\(layer).attn_v.weight")
+                builder.addTensor("blk.\(layer).attn_qkv.weight", dimensions: [Self.hidden, fused.count], floats: fused.flatMap { $0 })
+            case "ffn_gate":
+                let fused = rows(tensor.name) + rows("blk.\(layer).ffn_up.weight")
+                builder.addTensor("blk.\(layer).ffn_up.weight", dimensions: [Self.hidden, fused.count], floats: fused.flatMap { $0 })
+            case "attn_k", "attn_v", "ffn_up":
+                continue
+            default:
+                builder.addTensor(tensor.name, dimensions: tensor.dimensions, floats: tensor.values)
+            }
+        }
         return builder
     }
 }

@@ -10,6 +10,10 @@ extension ModelConfig {
     /// tied embeddings when `output.weight` is absent, LongRoPE factors from
     /// `rope_factors_long/short.weight`). Throws naming the key or tensor that is missing, mistyped
     /// or describes something this engine does not run.
+    /// The largest width, count or context a GGUF key may give (2^24): far beyond any model this
+    /// engine runs, and small enough that no product of them overflows when sizes are computed.
+    static let maxGGUFDimension = 1 << 24
+
     public init(gguf: GGUFFile) throws {
         let metadata = gguf.metadata
         let file = metadata.file
@@ -30,14 +34,18 @@ extension ModelConfig {
         // The GGUF spec: head_count_kv defaults to head_count (no grouped-query attention).
         let kvHeadCount = try metadata.optionalInt(key("attention.head_count_kv")) ?? headCount
         for (name, value) in [("block_count", layerCount), ("embedding_length", hiddenSize), ("feed_forward_length", intermediateSize),
-                              ("attention.head_count", headCount), ("attention.head_count_kv", kvHeadCount)] where value <= 0 {
-            throw ConfigError.invalidValue(file: file, field: key(name), reason: "must be positive, found \(value)")
+                              ("attention.head_count", headCount), ("attention.head_count_kv", kvHeadCount)]
+        where value <= 0 || value > Self.maxGGUFDimension {
+            throw ConfigError.invalidValue(file: file, field: key(name), reason: "must be in 1...\(Self.maxGGUFDimension), found \(value)")
         }
         guard headCount % kvHeadCount == 0 else {
             throw ConfigError.invalidValue(file: file, field: key("attention.head_count_kv"),
                                            reason: "(\(kvHeadCount)) must divide attention.head_count (\(headCount))")
         }
         let headDim = try metadata.optionalInt(key("attention.key_length")) ?? hiddenSize / headCount
+        guard headDim <= Self.maxGGUFDimension else {
+            throw ConfigError.invalidValue(file: file, field: key("attention.key_length"), reason: "must be at most \(Self.maxGGUFDimension), found \(headDim)")
+        }
         if let valueLength = try metadata.optionalInt(key("attention.value_length")), valueLength != headDim {
             throw ConfigError.unsupported(file: file, field: key("attention.value_length"),
                                           reason: "\(valueLength), different from the key length \(headDim)")
@@ -58,6 +66,10 @@ extension ModelConfig {
         }
         let maxPositions = try metadata.int(key("context_length"))
         let originalMaxPositions = try metadata.optionalInt(key("rope.scaling.original_context_length")) ?? maxPositions
+        for (name, value) in [("context_length", maxPositions), ("rope.scaling.original_context_length", originalMaxPositions)]
+        where value <= 0 || value > Self.maxGGUFDimension {
+            throw ConfigError.invalidValue(file: file, field: key(name), reason: "must be in 1...\(Self.maxGGUFDimension), found \(value)")
+        }
         if let window = try metadata.optionalInt(key("attention.sliding_window")), window > 0, window < maxPositions {
             throw ConfigError.unsupported(file: file, field: key("attention.sliding_window"),
                                           reason: "a window of \(window) tokens below context_length (\(maxPositions))")
