@@ -58,7 +58,8 @@ let package = Package(
 
         .target(name: "PhiTestSupport", dependencies: ["PhiModel"], path: "Tests/PhiTestSupport"),
         .testTarget(name: "PhiKernelsTests", dependencies: ["CPhiKernels", "PhiTestSupport"]),
-        .testTarget(name: "PhiModelTests", dependencies: ["PhiModel", "PhiTestSupport"]),
+        // gguf/: Python scripts the GGUF tests run (the gguf PyPI package's writer and numpy reference).
+        .testTarget(name: "PhiModelTests", dependencies: ["PhiModel", "PhiTestSupport"], exclude: ["gguf"]),
         .testTarget(name: "PhiTokenizerTests", dependencies: ["PhiTokenizer", "PhiTestSupport"]),
         .testTarget(name: "PhiClusterTests", dependencies: ["PhiCluster", "PhiTestSupport"]),
         .testTarget(name: "PhiGenerationTests", dependencies: ["PhiGeneration", "PhiTestSupport"]),

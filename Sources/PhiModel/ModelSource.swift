@@ -15,24 +15,55 @@ public struct ModelSource: Sendable {
         self.tensors = tensors
     }
 
-    /// Opens a Hugging Face model directory (config.json plus safetensors, single or sharded).
+    /// Opens a model: a GGUF file, a Hugging Face model directory (config.json plus safetensors,
+    /// single or sharded), or a directory holding exactly one `.gguf` file and no config.json.
     public static func open(_ path: URL) throws -> ModelSource {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
             throw CheckpointError.notAModel(path: path.path, reason: "it does not exist")
         }
         guard isDirectory.boolValue else {
-            throw CheckpointError.notAModel(path: path.path, reason: "expected a directory with config.json and safetensors")
+            guard path.pathExtension.lowercased() == "gguf" else {
+                throw CheckpointError.notAModel(path: path.path, reason: "expected a .gguf file or a directory with config.json and safetensors")
+            }
+            return try openGGUF(path)
+        }
+        if !FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) {
+            let ggufFiles = (try? FileManager.default.contentsOfDirectory(atPath: path.path))?
+                .filter { $0.lowercased().hasSuffix(".gguf") }.sorted() ?? []
+            if ggufFiles.count == 1 { return try openGGUF(path.appendingPathComponent(ggufFiles[0])) }
+            if ggufFiles.count > 1 {
+                throw CheckpointError.notAModel(path: path.path, reason: "it holds several GGUF files (\(ggufFiles.joined(separator: ", "))); name one")
+            }
         }
         let config = try ModelConfig.load(directory: path)
         return ModelSource(path: path, config: config, layout: .huggingFacePhi3,
                            tensors: try SafetensorsCheckpoint(directory: path))
     }
 
-    /// The config of the model at `path` without opening its weights.
-    public static func openConfig(_ path: URL) throws -> ModelConfig {
-        try ModelConfig.load(directory: path)
+    /// Opens a GGUF file: its header and tensor table are validated, its config read from the metadata.
+    public static func openGGUF(_ path: URL) throws -> ModelSource {
+        let file = try GGUFFile(path: path.path)
+        let config = try ModelConfig(gguf: file)
+        guard let layout = ModelConfig.ggufArchitectures[config.architecture] else {
+            throw ConfigError.unsupported(file: file.file.fileName, field: "general.architecture", reason: "'\(config.architecture)'")
+        }
+        return ModelSource(path: path, config: config, layout: layout, tensors: file)
     }
+
+    /// The config of the model at `path` without loading any weight (a GGUF file's header and
+    /// tensor table are mapped and validated; its tensor data is not read).
+    public static func openConfig(_ path: URL) throws -> ModelConfig {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path.path, isDirectory: &isDirectory), isDirectory.boolValue,
+           FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) {
+            return try ModelConfig.load(directory: path)
+        }
+        return try open(path).config
+    }
+
+    /// The GGUF file behind this model (for its tokenizer metadata), nil for safetensors.
+    public var gguf: GGUFFile? { tensors as? GGUFFile }
 
     /// Loads the weights of `layers` (plus the embedding or head where the range reaches an end)
     /// in `format` (the stored format when nil) and returns the stage that runs them.

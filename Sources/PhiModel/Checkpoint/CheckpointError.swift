@@ -12,6 +12,12 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case badIndex(file: String, reason: String)
     case layersOutOfRange(requested: Range<Int>, layerCount: Int)
     case notAModel(path: String, reason: String)
+    /// A GGUF file that does not begin with the bytes `GGUF`.
+    case badMagic(file: String, found: [UInt8])
+    /// A GGUF version other than 2 and 3 (a big-endian file reads as a byte-swapped version).
+    case unsupportedVersion(file: String, version: UInt32)
+    /// A GGUF tensor whose `ggml_type` id GGML does not define (its size cannot be known).
+    case unknownTensorType(file: String, tensor: String, type: UInt32, headerOffset: Int)
 
     public var description: String {
         switch self {
@@ -30,6 +36,14 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case let .layersOutOfRange(requested, layerCount):
             "layers \(requested.lowerBound)..<\(requested.upperBound) are outside the model's \(layerCount) layers"
         case let .notAModel(path, reason): "\(path) is not a model: \(reason)"
+        case let .badMagic(file, found):
+            "\(file) is not a GGUF file: it begins with \(found.isEmpty ? "nothing" : found.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")), not 'GGUF' (47 47 55 46)"
+        case let .unsupportedVersion(file, version):
+            [2, 3].contains(version.byteSwapped)
+                ? "\(file) is a big-endian GGUF file (version \(version.byteSwapped)); only little-endian files are read"
+                : "\(file) is GGUF version \(version); only versions 2 and 3 are read"
+        case let .unknownTensorType(file, tensor, type, offset):
+            "\(file): tensor '\(tensor)' has unknown GGML type \(type) (header byte \(offset))"
         }
     }
 }
