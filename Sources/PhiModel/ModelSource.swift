@@ -68,7 +68,8 @@ public struct ModelSource: Sendable {
     /// Loads the weights of `layers` (plus the embedding or head where the range reaches an end)
     /// in `format` (the stored format when nil) and returns the stage that runs them.
     public func loadStage(layers: Range<Int>, format: WeightFormat?, compute: Compute) throws -> Stage {
-        let weights = try StageWeights.load(from: tensors, layout: layout, config: config, layers: layers, format: format)
+        let weights = try StageWeights.load(from: tensors, layout: layout, config: config, layers: layers, format: format,
+                                            compute: compute)
         return Stage(config: config, weights: weights, compute: compute)
     }
 }

@@ -78,7 +78,7 @@ enum SmolLM2 {
     private static let loaded: Result<(config: ModelConfig, weights: StageWeights), any Error> = Result {
         let source = try ModelSource.open(try url())
         let weights = try StageWeights.load(from: source.tensors, layout: source.layout, config: source.config,
-                                            layers: source.config.allLayers, format: .f32)
+                                            layers: source.config.allLayers, format: .f32, compute: try Compute(threads: 2))
         return (source.config, weights)
     }
 

@@ -1,5 +1,7 @@
 /// The keys and values of one session for the layers of one stage, sized up front for the
 /// session's context budget. Positions `0..<tokenCount` hold valid entries in every layer.
+/// Each KV head's keys (and values) are contiguous, `headDim` floats a position, so attention
+/// streams them without striding over the other heads.
 /// Storage is anonymous memory the kernel commits page by page as positions fill, so a large
 /// budget costs address space, not resident memory, until it is used.
 public struct KVCache: Sendable {
@@ -8,6 +10,7 @@ public struct KVCache: Sendable {
     public let capacity: Int
     /// Floats of K (and of V) per position per layer: kvHeads × headDim.
     public let rowWidth: Int
+    let headDim: Int
     public private(set) var tokenCount: Int = 0
     /// Which LongRoPE factors the cached keys were rotated with (nil while empty).
     public private(set) var ropeFactors: RopeFactorSet?
@@ -18,6 +21,7 @@ public struct KVCache: Sendable {
         self.layers = layers
         self.capacity = capacity
         rowWidth = config.kvHeadCount * config.headDim
+        headDim = config.headDim
         storage = try KVStorage(floatCount: 2 * layers.count * capacity * rowWidth)
     }
 
@@ -35,13 +39,13 @@ public struct KVCache: Sendable {
         if tokenCount == 0 { ropeFactors = nil }
     }
 
-    /// Keys of `layer`, `capacity` rows of `rowWidth` floats.
-    func keys(layer: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer + (2 * (layer - layers.lowerBound)) * capacity * rowWidth
+    /// Keys of KV head `kvHead` of `layer`: `capacity` positions of `headDim` floats.
+    func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
+        storage.pointer + ((2 * (layer - layers.lowerBound)) * capacity * rowWidth + kvHead * capacity * headDim)
     }
 
-    func values(layer: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer + (2 * (layer - layers.lowerBound) + 1) * capacity * rowWidth
+    func values(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
+        storage.pointer + ((2 * (layer - layers.lowerBound) + 1) * capacity * rowWidth + kvHead * capacity * headDim)
     }
 
     /// Checks that `positions` can be written next with `factors`, before any layer runs.

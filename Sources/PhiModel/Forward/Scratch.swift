@@ -8,7 +8,7 @@ public struct Scratch: Sendable {
     let gateUp = ScratchBuffer<Float>()      // [tokens × 2 intermediate]
     let mlpHidden = ScratchBuffer<Float>()   // [tokens × intermediate]
     let ropeTables = ScratchBuffer<Float>()  // [tokens × rotaryDims]: cos | sin per position
-    let scores = ScratchBuffer<Float>()      // [threads × context] attention weights
+    let scores = ScratchBuffer<Float>()      // [chunks × headsPerKV × context] attention weights
     let logits = ScratchBuffer<Float>()      // [tokens × vocabulary]
     var quantized: [UInt8] = []              // activations as q8_0 blocks for integer matmuls
 
@@ -18,13 +18,21 @@ public struct Scratch: Sendable {
     /// counting the logits of one position (the last stage) and the q8_0 activations.
     public static func bytes(tokens: Int, context: Int, config: ModelConfig, isLastStage: Bool) -> Int {
         let floats = tokens * (3 * config.hiddenSize + config.qkvRows + config.headCount * config.headDim
-            + 3 * config.intermediateSize + config.rotaryDims) + config.headCount * context
+            + 3 * config.intermediateSize + config.rotaryDims) + scoreFloats(tokens: tokens, context: context, config: config)
             + (isLastStage ? config.vocabularySize : 0)
         let quantized = WeightFormat.q8_0.rowBytes(columns: max(config.hiddenSize, config.intermediateSize)) * tokens
         return floats * MemoryLayout<Float>.size + quantized
     }
 
-    func reserve(tokens: Int, context: Int, threads: Int, config: ModelConfig) {
+    /// Attention work chunks of one pass at most (each needs its own softmax scratch).
+    static let maxAttentionChunks = 64
+
+    static func scoreFloats(tokens: Int, context: Int, config: ModelConfig) -> Int {
+        let chunks = config.kvHeadCount * Stage.attentionRuns(tokens: tokens, kvHeads: config.kvHeadCount)
+        return chunks * (config.headCount / config.kvHeadCount) * context
+    }
+
+    func reserve(tokens: Int, context: Int, config: ModelConfig) {
         normed.reserve(tokens * config.hiddenSize)
         qkv.reserve(tokens * config.qkvRows)
         attended.reserve(tokens * config.headCount * config.headDim)
@@ -32,7 +40,7 @@ public struct Scratch: Sendable {
         gateUp.reserve(tokens * 2 * config.intermediateSize)
         mlpHidden.reserve(tokens * config.intermediateSize)
         ropeTables.reserve(tokens * config.rotaryDims)
-        scores.reserve(threads * context)
+        scores.reserve(Self.scoreFloats(tokens: tokens, context: context, config: config))
     }
 }
 

@@ -56,7 +56,7 @@ public struct Stage: Sendable {
         try cache.checkAppend(positions: positions, factors: ropeFactors)
         try cache.prepareForWriting()
         let tokens = positions.count
-        scratch.reserve(tokens: tokens, context: positions.upperBound, threads: config.headCount, config: config)
+        scratch.reserve(tokens: tokens, context: positions.upperBound, config: config)
         for (index, position) in positions.enumerated() {
             rope.table(position: position, set: ropeFactors, into: scratch.ropeTables.pointer + index * config.rotaryDims)
         }
@@ -78,8 +78,8 @@ public struct Stage: Sendable {
         let eps = config.rmsNormEpsilon
         // Attention: pre-norm, fused qkv, rotate q and k, store k/v, attend, project, residual.
         for token in 0..<tokens {
-            phi_rmsnorm(states + token * hiddenSize, w.attentionNorm, scratch.normed.pointer + token * hiddenSize,
-                        Int64(hiddenSize), eps)
+            compute.rmsnorm(states + token * hiddenSize, weight: w.attentionNorm, into: scratch.normed.pointer + token * hiddenSize,
+                            count: hiddenSize, epsilon: eps)
         }
         compute.matmul(w.qkv, input: scratch.normed.pointer, tokens: tokens, output: scratch.qkv.pointer,
                        outputStride: config.qkvRows, quantized: &scratch.quantized)
@@ -90,61 +90,81 @@ public struct Stage: Sendable {
         phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
         // MLP: pre-norm, fused gate|up, SwiGLU, down projection, residual.
         for token in 0..<tokens {
-            phi_rmsnorm(states + token * hiddenSize, w.mlpNorm, scratch.normed.pointer + token * hiddenSize,
-                        Int64(hiddenSize), eps)
+            compute.rmsnorm(states + token * hiddenSize, weight: w.mlpNorm, into: scratch.normed.pointer + token * hiddenSize,
+                            count: hiddenSize, epsilon: eps)
         }
         let intermediate = config.intermediateSize
         compute.matmul(w.gateUp, input: scratch.normed.pointer, tokens: tokens, output: scratch.gateUp.pointer,
                        outputStride: 2 * intermediate, quantized: &scratch.quantized)
         for token in 0..<tokens {
             let gateUp = scratch.gateUp.pointer + token * 2 * intermediate
-            phi_swiglu(gateUp, gateUp + intermediate, scratch.mlpHidden.pointer + token * intermediate, Int64(intermediate))
+            compute.swiglu(gate: gateUp, up: gateUp + intermediate, into: scratch.mlpHidden.pointer + token * intermediate,
+                           count: intermediate)
         }
         compute.matmul(w.down, input: scratch.mlpHidden.pointer, tokens: tokens, output: scratch.projected.pointer,
                        outputStride: hiddenSize, quantized: &scratch.quantized)
         phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
     }
 
-    /// Rotates q and k of every token in place, then copies k and v into the cache rows of their positions.
+    /// Rotates q and k of every token in place, then copies each KV head's k and v into the cache
+    /// at the token's position.
     private func storeKeysAndValues(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
         let headDim = config.headDim
         let qWidth = config.headCount * headDim
         let kvWidth = cache.rowWidth
-        let keys = cache.keys(layer: layer)
-        let values = cache.values(layer: layer)
         for (token, position) in positions.enumerated() {
             let row = scratch.qkv.pointer + token * config.qkvRows
             let table = UnsafePointer(scratch.ropeTables.pointer + token * config.rotaryDims)
             rope.rotate(row, heads: config.headCount, headDim: headDim, table: table)
             rope.rotate(row + qWidth, heads: config.kvHeadCount, headDim: headDim, table: table)
-            (keys + position * kvWidth).update(from: row + qWidth, count: kvWidth)
-            (values + position * kvWidth).update(from: row + qWidth + kvWidth, count: kvWidth)
+            for kvHead in 0..<config.kvHeadCount {
+                (cache.keys(layer: layer, kvHead: kvHead) + position * headDim)
+                    .update(from: row + qWidth + kvHead * headDim, count: headDim)
+                (cache.values(layer: layer, kvHead: kvHead) + position * headDim)
+                    .update(from: row + qWidth + kvWidth + kvHead * headDim, count: headDim)
+            }
         }
     }
 
-    /// Causal attention of every query head of every token over the cached positions up to its
-    /// own; heads are spread over the pool (each head's softmax weights have their own scratch row).
+    /// Causal attention: every query head of every token over the cached positions up to its own.
+    /// Work is cut into (KV head, run of tokens) chunks spread over the pool; the query heads of
+    /// one KV head are computed together so its keys and values are read once.
     private func attend(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
         let headDim = config.headDim
         let headsPerKV = config.headCount / config.kvHeadCount
-        let kvWidth = cache.rowWidth
-        let keys = cache.keys(layer: layer)
-        let values = cache.values(layer: layer)
+        let kvHeads = config.kvHeadCount
         let scale = 1 / Float(headDim).squareRoot()
         let context = positions.upperBound
+        let tokens = positions.count
+        let runs = Self.attentionRuns(tokens: tokens, kvHeads: kvHeads)
+        let tokensPerRun = (tokens + runs - 1) / runs
         let qkv = scratch.qkv.pointer
         let attended = scratch.attended.pointer
         let scores = scratch.scores.pointer
         let qkvRows = config.qkvRows
         let headCount = config.headCount
-        compute.pool.parallelFor(headCount) { head in
-            let kvOffset = (head / headsPerKV) * headDim
-            for (token, position) in positions.enumerated() {
-                phi_attend_head_f32(qkv + token * qkvRows + head * headDim, keys + kvOffset, values + kvOffset,
-                                    Int64(kvWidth), Int64(position + 1), Int64(headDim), scale,
-                                    scores + head * context, attended + (token * headCount + head) * headDim)
+        let attendGroup = compute.table.attend_group
+        compute.pool.parallelFor(kvHeads * runs) { chunk in
+            let kvHead = chunk % kvHeads
+            let run = chunk / kvHeads
+            let keys = cache.keys(layer: layer, kvHead: kvHead)
+            let values = cache.values(layer: layer, kvHead: kvHead)
+            let chunkScores = scores + chunk * headsPerKV * context
+            let first = run * tokensPerRun
+            guard first < tokens else { return }
+            for token in first..<min(tokens, first + tokensPerRun) {
+                let firstHead = kvHead * headsPerKV
+                attendGroup?(qkv + token * qkvRows + firstHead * headDim, Int64(headDim), Int64(headsPerKV),
+                             keys, values, Int64(headDim), Int64(positions.lowerBound + token + 1), Int64(headDim), scale,
+                             chunkScores, attended + (token * headCount + firstHead) * headDim, Int64(headDim))
             }
         }
+    }
+
+    /// Runs of tokens per KV head in a pass's attention: enough chunks to keep every thread busy,
+    /// few enough that each chunk's softmax scratch (`headsPerKV × context` floats) stays small.
+    static func attentionRuns(tokens: Int, kvHeads: Int) -> Int {
+        max(1, min(tokens, Scratch.maxAttentionChunks / kvHeads))
     }
 
     /// The logits of the rows `tokens` of `hidden` (the output of the last layer): final RMSNorm,
@@ -161,8 +181,8 @@ public struct Stage: Sendable {
         hidden.values.withUnsafeBufferPointer { buffer in
             guard let states = buffer.baseAddress else { return }
             for (index, token) in tokens.enumerated() {
-                phi_rmsnorm(states + token * hiddenSize, norm, scratch.normed.pointer + index * hiddenSize,
-                            Int64(hiddenSize), config.rmsNormEpsilon)
+                compute.rmsnorm(states + token * hiddenSize, weight: norm, into: scratch.normed.pointer + index * hiddenSize,
+                                count: hiddenSize, epsilon: config.rmsNormEpsilon)
             }
         }
         var logits = [Float](repeating: 0, count: tokens.count * vocabulary)
@@ -182,8 +202,8 @@ public struct Stage: Sendable {
             output.values.withUnsafeMutableBufferPointer { destination in
                 guard let input = source.baseAddress, let result = destination.baseAddress else { return }
                 for token in 0..<hidden.tokenCount {
-                    phi_rmsnorm(input + token * hidden.width, norm, result + token * hidden.width,
-                                Int64(hidden.width), config.rmsNormEpsilon)
+                    compute.rmsnorm(input + token * hidden.width, weight: norm, into: result + token * hidden.width,
+                                    count: hidden.width, epsilon: config.rmsNormEpsilon)
                 }
             }
         }

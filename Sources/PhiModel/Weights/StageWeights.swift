@@ -31,7 +31,7 @@ public struct StageWeights: Sendable {
     /// Reads the tensors of `layers` from `source`, converting matrices to `format` (or keeping
     /// the stored format when nil). Only these tensors are touched.
     public static func load(from source: some TensorSource, layout: CheckpointLayout, config: ModelConfig,
-                            layers: Range<Int>, format: WeightFormat?) throws -> StageWeights {
+                            layers: Range<Int>, format: WeightFormat?, compute: Compute) throws -> StageWeights {
         guard layers.lowerBound >= 0, layers.upperBound <= config.layerCount, !layers.isEmpty else {
             throw CheckpointError.layersOutOfRange(requested: layers, layerCount: config.layerCount)
         }
@@ -39,13 +39,13 @@ public struct StageWeights: Sendable {
         var layerWeights: [LayerWeights] = []
         for layer in layers {
             let qkv = try matrix(TensorNames.qkv(layout, layer: layer, config: config), source: source,
-                                 shape: [config.qkvRows, hidden], format: format)
+                                 shape: [config.qkvRows, hidden], format: format, compute: compute)
             let output = try matrix([TensorPart(TensorNames.attentionOutput(layout, layer: layer))], source: source,
-                                    shape: [hidden, config.headCount * config.headDim], format: format)
+                                    shape: [hidden, config.headCount * config.headDim], format: format, compute: compute)
             let gateUp = try matrix(TensorNames.gateUp(layout, layer: layer), source: source,
-                                    shape: [2 * config.intermediateSize, hidden], format: format)
+                                    shape: [2 * config.intermediateSize, hidden], format: format, compute: compute)
             let down = try matrix([TensorPart(TensorNames.down(layout, layer: layer))], source: source,
-                                  shape: [hidden, config.intermediateSize], format: format)
+                                  shape: [hidden, config.intermediateSize], format: format, compute: compute)
             layerWeights.append(LayerWeights(
                 attentionNorm: try vector(TensorNames.attentionNorm(layout, layer: layer), source: source, count: hidden),
                 qkv: qkv, attentionOutput: output,
@@ -64,21 +64,21 @@ public struct StageWeights: Sendable {
             finalNorm = try vector(TensorNames.finalNorm(layout), source: source, count: hidden)
             let headName = config.tieWordEmbeddings || !source.contains(TensorNames.head(layout))
                 ? TensorNames.embedding(layout) : TensorNames.head(layout)
-            head = try matrix([TensorPart(headName)], source: source, shape: [config.vocabularySize, hidden], format: format)
+            head = try matrix([TensorPart(headName)], source: source, shape: [config.vocabularySize, hidden], format: format, compute: compute)
         }
         return StageWeights(layers: layers, layerWeights: layerWeights, embedding: embedding,
                             finalNorm: finalNorm, head: head)
     }
 
     private static func matrix(_ parts: [TensorPart], source: some TensorSource, shape: [Int],
-                               format: WeightFormat?) throws -> WeightMatrix {
+                               format: WeightFormat?, compute: Compute) throws -> WeightMatrix {
         let views = try parts.map { (view: try source.tensor($0.name), unpermuteHeads: $0.unpermuteHeads) }
         let rows = views.reduce(0) { $0 + $1.view.rows }
         guard rows == shape[0], views.allSatisfy({ $0.view.shape.count == 2 && $0.view.columns == shape[1] }) else {
             let found = views.count == 1 ? views[0].view.shape : [rows, views.first?.view.columns ?? 0]
             throw CheckpointError.shapeMismatch(tensor: parts.map(\.name).joined(separator: " + "), expected: shape, found: found)
         }
-        return try WeightMatrix.load(views, columns: shape[1], format: format)
+        return try WeightMatrix.load(views, columns: shape[1], format: format, compute: compute)
     }
 
     private static func vector(_ name: String, source: some TensorSource, count: Int) throws -> [Float] {

@@ -1,27 +1,33 @@
 import CPhiKernels
 import Foundation
 
-/// A [rows × columns] weight matrix in one kernel format, each row `rowBytes` long. It points
-/// either straight into a mapped checkpoint (when the stored format is the one asked for) or into
-/// a buffer it owns (converted, quantized, fused or permuted at load).
+/// A [rows × columns] weight matrix in one kernel format, each row `rowBytes` long. Float formats
+/// point straight into a mapped checkpoint when the stored format is the one asked for, or into
+/// a buffer they own (converted, fused or permuted at load). q8_0 and q4_0 are always repacked at
+/// load into groups of 8 interleaved rows (`phi_repack`), the layout the fast matmul reads.
 ///
 /// `@unchecked Sendable`: `base` points into immutable memory kept alive by `owner`.
 public struct WeightMatrix: @unchecked Sendable {
     public let format: WeightFormat
     public let rows: Int
     public let columns: Int
+    /// Bytes of one row in the plain (not repacked) layout.
     public let rowBytes: Int
+    /// Whether `base` holds the repacked layout (q8_0 and q4_0).
+    public let isRepacked: Bool
     let base: UnsafeRawPointer
     let owner: AnyObject
 
     /// Bytes of weights this matrix holds.
-    public var byteCount: Int { rows * rowBytes }
+    public var byteCount: Int {
+        isRepacked ? phi_repacked_bytes(format.kernelFormat, Int64(rows), Int64(columns)) : rows * rowBytes
+    }
 
     /// Builds the matrix from the row-wise concatenation of `parts`, in `format` (the stored format
-    /// when nil and the kernels read it, f32 otherwise). Fails naming the tensor whose type,
-    /// shape or row length does not fit.
+    /// when nil and the kernels read it, f32 otherwise), converting rows on `compute`'s threads.
+    /// Fails naming the tensor whose type, shape or row length does not fit.
     public static func load(_ parts: [(view: TensorView, unpermuteHeads: Int?)], columns: Int,
-                            format requested: WeightFormat?) throws -> WeightMatrix {
+                            format requested: WeightFormat?, compute: Compute) throws -> WeightMatrix {
         guard let first = parts.first else {
             throw CheckpointError.missingTensor(name: "(no parts)", searched: "weight matrix")
         }
@@ -35,48 +41,67 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         let rows = parts.reduce(0) { $0 + $1.view.rows }
         let rowBytes = format.rowBytes(columns: columns)
+        let plain: (base: UnsafeRawPointer, owner: AnyObject)
         if parts.count == 1, first.unpermuteHeads == nil, first.view.dtype.kernelFormat == format,
            let base = first.view.bytes.baseAddress {
-            return WeightMatrix(format: format, rows: rows, columns: columns, rowBytes: rowBytes, base: base, owner: first.view.file)
+            plain = (base, first.view.file)
+        } else {
+            let buffer = WeightBuffer(byteCount: rows * rowBytes)
+            try fill(buffer, parts: parts, columns: columns, format: format, rowBytes: rowBytes, compute: compute)
+            plain = (UnsafeRawPointer(buffer.pointer), buffer)
         }
-        let buffer = WeightBuffer(byteCount: rows * rowBytes)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-        defer { scratch.deallocate() }
-        var outputRow = 0
-        for (view, heads) in parts {
-            let order = try heads.map { try ropeRowOrder(rows: view.rows, heads: $0, tensor: view.name) }
-            for row in 0..<view.rows {
-                let sourceRow = order?[row] ?? row
-                let destination = buffer.pointer + outputRow * rowBytes
-                if view.dtype.kernelFormat == format, let source = view.bytes.baseAddress {
-                    destination.copyMemory(from: source + sourceRow * view.rowBytes, byteCount: rowBytes)
-                } else {
-                    try view.row(sourceRow, into: scratch)
-                    encode(scratch, columns: columns, as: format, into: destination)
-                }
-                outputRow += 1
-            }
+        guard format.takesQuantizedActivations else {
+            return WeightMatrix(format: format, rows: rows, columns: columns, rowBytes: rowBytes, isRepacked: false,
+                                base: plain.base, owner: plain.owner)
         }
-        return WeightMatrix(format: format, rows: rows, columns: columns, rowBytes: rowBytes,
-                            base: UnsafeRawPointer(buffer.pointer), owner: buffer)
+        let packed = WeightBuffer(byteCount: phi_repacked_bytes(format.kernelFormat, Int64(rows), Int64(columns)))
+        // Repack 8-row groups in parallel: each group's record depends only on its own rows.
+        let groups = (rows + 7) / 8
+        let groupsPerChunk = max(1, groups / (compute.pool.threadCount * 8))
+        let recordBytes = phi_repacked_bytes(format.kernelFormat, 8, Int64(columns))
+        compute.pool.parallelFor((groups + groupsPerChunk - 1) / groupsPerChunk) { chunk in
+            let firstGroup = chunk * groupsPerChunk
+            let groupCount = min(groupsPerChunk, groups - firstGroup)
+            let firstRow = firstGroup * 8
+            phi_repack(format.kernelFormat, plain.base + firstRow * rowBytes, rowBytes, Int64(min(groupCount * 8, rows - firstRow)),
+                       Int64(columns), packed.pointer + firstGroup * recordBytes)
+        }
+        return WeightMatrix(format: format, rows: rows, columns: columns, rowBytes: rowBytes, isRepacked: true,
+                            base: UnsafeRawPointer(packed.pointer), owner: packed)
     }
 
-    /// Writes `columns` floats as one row of `format`.
-    static func encode(_ row: UnsafePointer<Float>, columns: Int, as format: WeightFormat, into destination: UnsafeMutableRawPointer) {
-        let count = Int64(columns)
-        switch format {
-        case .f32:
-            destination.copyMemory(from: row, byteCount: columns * 4)
-        case .f16:
-            let output = destination.assumingMemoryBound(to: UInt16.self)
-            for index in 0..<columns { output[index] = phi_f32_to_f16(row[index]) }
-        case .bf16:
-            let output = destination.assumingMemoryBound(to: UInt16.self)
-            for index in 0..<columns { output[index] = phi_f32_to_bf16(row[index]) }
-        case .q8_0:
-            phi_quantize_row_q8_0(row, destination.assumingMemoryBound(to: phi_block_q8_0.self), count)
-        case .q4_0:
-            phi_quantize_row_q4_0(row, destination.assumingMemoryBound(to: phi_block_q4_0.self), count)
+    /// Writes every output row: copied when the stored type is the target format, else dequantized
+    /// and re-encoded. Rows are independent, so they are spread over the pool.
+    private static func fill(_ buffer: WeightBuffer, parts: [(view: TensorView, unpermuteHeads: Int?)], columns: Int,
+                             format: WeightFormat, rowBytes: Int, compute: Compute) throws {
+        var firstOutputRow = 0
+        for (view, heads) in parts {
+            let order = try heads.map { try ropeRowOrder(rows: view.rows, heads: $0, tensor: view.name) }
+            let rowsPerChunk = max(1, view.rows / (compute.pool.threadCount * 16))
+            let chunks = (view.rows + rowsPerChunk - 1) / rowsPerChunk
+            let failure = Failure()
+            let outputBase = firstOutputRow
+            compute.pool.parallelFor(chunks) { chunk in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+                defer { scratch.deallocate() }
+                for row in (chunk * rowsPerChunk)..<min(view.rows, (chunk + 1) * rowsPerChunk) {
+                    let sourceRow = order?[row] ?? row
+                    let destination = buffer.pointer + (outputBase + row) * rowBytes
+                    if view.dtype.kernelFormat == format, let source = view.bytes.baseAddress {
+                        destination.copyMemory(from: source + sourceRow * view.rowBytes, byteCount: rowBytes)
+                    } else {
+                        do {
+                            try view.row(sourceRow, into: scratch)
+                        } catch {
+                            failure.record(error)
+                            return
+                        }
+                        compute.encode(scratch, columns: columns, as: format, into: destination)
+                    }
+                }
+            }
+            try failure.rethrow()
+            firstOutputRow += view.rows
         }
     }
 
@@ -97,6 +122,20 @@ public struct WeightMatrix: @unchecked Sendable {
             }
         }
         return order
+    }
+}
+
+/// The first error thrown inside a parallel loop.
+final class Failure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+
+    func record(_ error: any Error) {
+        lock.withLock { if self.error == nil { self.error = error } }
+    }
+
+    func rethrow() throws {
+        if let error = lock.withLock({ self.error }) { throw error }
     }
 }
 
