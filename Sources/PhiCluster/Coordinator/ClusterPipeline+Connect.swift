@@ -27,6 +27,7 @@ extension ClusterPipeline {
     private func assemble() async throws {
         let router = self.router
         let logger = self.logger
+        weak let pipeline = self
         Task { [listener] in
             await listener.serve { received in
                 switch received.message {
@@ -35,7 +36,11 @@ extension ClusterPipeline {
                     return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence))
                 case let .error(report):
                     logger.error("\(received.isAuthenticated ? "" : "unauthenticated ")report from \(received.peer): \(report.message)")
-                    if received.isAuthenticated && report.sessionID != 0 {
+                    guard received.isAuthenticated else { return .ack(Ack()) }
+                    if report.code == .nextHopFailed && !report.peer.isEmpty {
+                        // A worker could not reach the next: that one is down (failover may follow).
+                        await pipeline?.markDown(address: report.peer, reason: "its upstream neighbour cannot reach it (\(report.message))")
+                    } else if report.sessionID != 0 {
                         router.fail(session: report.sessionID, with: ErrorReportError(report: report))
                     }
                     return .ack(Ack())
