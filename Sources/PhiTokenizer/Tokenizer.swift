@@ -64,14 +64,20 @@ public struct Tokenizer: Sendable {
     /// Builds a tokenizer from GGUF metadata: `tokenizer.ggml.tokens`, `.token_type`, `.merges`
     /// and `.pre` (`gpt-4o` or `smollm`). Unused tokens decode to nothing; control and
     /// user-defined tokens become added tokens.
+    /// `bosTokenID`, `eosTokenID` and `chatTemplate` come from `tokenizer.ggml.bos_token_id`,
+    /// `.eos_token_id` and `tokenizer.chat_template`.
     public init(ggufTokens: [String], tokenTypes: [AddedToken.GGUFTokenType], merges: [String],
-                preTokenizerName: String) throws(TokenizerError) {
+                preTokenizerName: String, bosTokenID: Int? = nil, eosTokenID: Int? = nil,
+                chatTemplate: String? = nil) throws(TokenizerError) {
         let tokens: [String?] = ggufTokens.indices.map { id in
             id < tokenTypes.count && tokenTypes[id] == .unused ? nil : ggufTokens[id]
         }
         try self.init(tokens: tokens, merges: merges,
                       addedTokens: AddedToken.fromGGUF(tokens: ggufTokens, types: tokenTypes),
                       preTokenizer: PreTokenizerKind(ggufName: preTokenizerName), vocabularySize: ggufTokens.count)
+        self.bosTokenID = bosTokenID
+        self.eosTokenID = eosTokenID
+        chatTemplateSource = chatTemplate
     }
 
     init(builder: VocabularyBuilder, addedTokens: [AddedToken], preTokenizer: PreTokenizerKind,

@@ -15,7 +15,7 @@ struct TextChat {
 
     init(tokenizer: Tokenizer, generator: Generator, contextTokens: Int, parameters: SamplingParameters) throws {
         self.tokenizer = tokenizer
-        template = tokenizer.chatTemplate ?? .phi4Mini
+        template = try ModelTokenizer.chatTemplate(of: tokenizer)
         self.generator = generator
         var parameters = parameters
         if let eos = tokenizer.eosTokenID { parameters.stopTokenIds.insert(eos) }

@@ -59,8 +59,8 @@ struct Up: AsyncParsableCommand {
             print(result.tokens.map(String.init).joined(separator: " "))
             return
         }
-        let tokenizerDirectory = tokenizer.map { URL(fileURLWithPath: $0) } ?? manifest.tokenizerPath ?? manifest.modelPath
-        var chat = try TextChat(tokenizer: try Tokenizer.load(directory: tokenizerDirectory), generator: generator,
+        let tokenizerDirectory = tokenizer.map { URL(fileURLWithPath: $0) } ?? manifest.tokenizerPath
+        var chat = try TextChat(tokenizer: try ModelTokenizer.load(for: source, directory: tokenizerDirectory), generator: generator,
                                 contextTokens: contextTokens, parameters: parameters)
         if let prompt {
             try await chat.answer(prompt)

