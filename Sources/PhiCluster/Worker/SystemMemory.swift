@@ -10,6 +10,9 @@ public enum SystemMemory {
     /// Peak resident set of this process (`VmHWM`).
     public static var peakResidentBytes: Int? { status("VmHWM") }
 
+    /// Resident set of process `pid` now.
+    public static func residentBytes(pid: Int32) -> Int? { status("VmRSS", file: "/proc/\(pid)/status") }
+
     /// Peak resident set of process `pid`, for benchmarks of several processes.
     public static func peakResidentBytes(pid: Int32) -> Int? { status("VmHWM", file: "/proc/\(pid)/status") }
 
@@ -19,7 +22,7 @@ public enum SystemMemory {
     private static func kilobytes(_ key: String, file: String) -> Int? {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
-            let digits = line.dropFirst(key.count + 1).split(separator: " ").first.flatMap { Int($0) }
+            let digits = line.dropFirst(key.count + 1).split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) }
             return digits.map { $0 * 1024 }
         }
         return nil
