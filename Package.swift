@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C: dot/matmul kernels, scalar reference beside each SIMD path.
@@ -37,8 +38,10 @@ let package = Package(
             "PhiCluster", "PhiTokenizer",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Hummingbird serves the OpenAI API; only PhiServer (and so phi-coord) links it.
         .target(name: "PhiServer", dependencies: [
             "PhiGeneration",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "phi-coord", dependencies: [
