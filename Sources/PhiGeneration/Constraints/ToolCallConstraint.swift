@@ -93,9 +93,12 @@ public enum ToolConstraintError: Error, CustomStringConvertible {
     case noToolCallTokens
     case noTools
     case invalidSchema(tool: String, SchemaError)
+    case unknownFunction(name: String, available: [String])
 
     public var description: String {
         switch self {
+        case let .unknownFunction(name, available):
+            "tool_choice names '\(name)', which is not among the tools (\(available.isEmpty ? "none given" : available.joined(separator: ", ")))"
         case .noToolCallTokens: "the tokenizer has no <|tool_call|> and <|/tool_call|> tokens, so calls cannot be forced"
         case .noTools: "a tool call was required but no tools were given"
         case let .invalidSchema(tool, error): "the parameters of tool '\(tool)': \(error)"
