@@ -16,5 +16,8 @@ struct PhiCoord: AsyncParsableCommand {
             Plan.self,
             Synth.self,
             TokenizerBench.self,
+            Serve.self,
+            Chat.self,
+            Run.self,
         ])
 }
