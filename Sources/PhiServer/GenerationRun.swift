@@ -81,6 +81,7 @@ struct GenerationRun: Sendable {
                     completionTokens: result.tokens.count)))
                 await channel.finish()
             } catch {
+                if error is CancellationError { await metrics.recordCancelled() }
                 await channel.finish(throwing: error)
             }
             await metrics.requestEnded()

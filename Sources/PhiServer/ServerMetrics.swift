@@ -28,6 +28,7 @@ public actor ServerMetrics {
     private var decodeSeconds = 0.0
     private var constraintSeconds = 0.0
     private var active = 0
+    private var cancelled = 0
 
     public init() {}
 
@@ -38,6 +39,9 @@ public actor ServerMetrics {
         requests["\(endpoint)|\(status)", default: 0] += 1
         durations[endpoint, default: Histogram()].observe(duration.seconds)
     }
+
+    /// A generation stopped because its client went away.
+    func recordCancelled() { cancelled += 1 }
 
     func recordFirstToken(after duration: Duration) { firstToken.observe(duration.seconds) }
 
@@ -74,6 +78,8 @@ public actor ServerMetrics {
         metric("phi_prefill_seconds_total", "counter", "Time spent computing prompts.", [("", prefillSeconds)])
         metric("phi_decode_seconds_total", "counter", "Time spent generating tokens.", [("", decodeSeconds)])
         metric("phi_constraint_seconds_total", "counter", "Time spent computing constrained-decoding masks.", [("", constraintSeconds)])
+        metric("phi_requests_cancelled_total", "counter", "Generations stopped because the client disconnected.",
+               [("", Double(cancelled))])
         metric("phi_requests_active", "gauge", "Requests being generated.", [("", Double(active))])
         metric("phi_requests_queued", "gauge", "Requests waiting for a free session.", [("", Double(store.waiting))])
         metric("phi_sessions_open", "gauge", "Pipeline sessions open.", [("", Double(store.open))])
