@@ -59,7 +59,9 @@ let package = Package(
         .testTarget(name: "PhiTokenizerTests", dependencies: ["PhiTokenizer", "PhiTestSupport"]),
         .testTarget(name: "PhiClusterTests", dependencies: ["PhiCluster", "PhiTestSupport"]),
         .testTarget(name: "PhiGenerationTests", dependencies: ["PhiGeneration", "PhiTestSupport"]),
-        .testTarget(name: "PhiServerTests", dependencies: ["PhiServer", "PhiTestSupport"]),
+        .testTarget(name: "PhiServerTests", dependencies: [
+            "PhiServer", "PhiTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["PhiTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

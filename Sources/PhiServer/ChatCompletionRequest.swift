@@ -50,6 +50,8 @@ struct ChatCompletionRequest {
     var messages: [ChatMessage]
     var tools: [ToolDefinition] = []
     var toolChoice = ToolChoice.auto
+    /// `parallel_tool_calls`: false limits a required call to one.
+    var allowsParallelCalls = true
     var responseFormat = ResponseFormat.text
     var sampling: SamplingRequest
     var stream: Bool
@@ -69,6 +71,7 @@ struct ChatCompletionRequest {
         stream = try fields.bool("stream") ?? false
         includeUsage = try fields.includesUsage()
         toolChoice = try Self.toolChoice(fields["tool_choice"], tools: tools)
+        allowsParallelCalls = try fields.bool("parallel_tool_calls") ?? true
         responseFormat = try Self.responseFormat(fields["response_format"])
     }
 

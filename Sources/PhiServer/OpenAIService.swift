@@ -108,6 +108,8 @@ struct OpenAIService: Sendable {
 
     private func makeConstraint(_ chat: ChatCompletionRequest) throws -> (any TokenConstraint)? {
         switch chat.toolChoice {
+        case .required where !chat.allowsParallelCalls:
+            return try ToolCallConstraint(tools: chat.tools, allowsSeveral: false, vocabulary: engine.vocabulary)
         case .required, .function:
             return try chat.toolChoice.constraint(tools: chat.tools, vocabulary: engine.vocabulary)
         case .none where chat.responseFormat == .text:

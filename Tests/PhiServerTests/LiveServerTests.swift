@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -17,7 +18,9 @@ struct LiveServerTests {
         let tokenizer = try Tokenizer.load(directory: Fixtures.tokenizer, vocabularySize: source.config.vocabularySize)
         let engine = CompletionEngine(pipeline: pipeline, tokenizer: tokenizer, template: .phi4Mini,
                                       limits: .init(maxSessions: 2, maxCachedTokens: 10_000, contextTokens: 512))
-        let server = OpenAIServer(engine: engine, configuration: .init(port: 0, modelName: "tiny"))
+        var logger = Logger(label: "phi-server-test")
+        logger.logLevel = .critical  // stopping the server by cancellation logs errors that are expected here
+        let server = OpenAIServer(engine: engine, configuration: .init(port: 0, modelName: "tiny"), logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run { continuation.yield($0) } }
         defer { task.cancel() }

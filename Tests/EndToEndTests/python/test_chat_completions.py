@@ -143,4 +143,10 @@ def test_next_chat_turn_computes_only_its_new_tokens(client, server):
     # New: the user's turn (about 7 tokens) and whatever of the answer re-tokenizes differently from
     # how it was sampled.
     assert computed <= first.usage.completion_tokens + 8
-    assert computed < second.usage.prompt_tokens / 2
+    # The same conversation again: everything but the last prompt token (which must run to give
+    # the next token's logits) comes from the cache.
+    computed_before = server.metric('phi_prompt_tokens_total{source="computed"}')
+    again = client.chat.completions.create(model=MODEL_NAME, messages=follow_up, max_tokens=4, seed=12)
+    assert again.usage.prompt_tokens == second.usage.prompt_tokens
+    assert again.usage.prompt_tokens_details.cached_tokens == again.usage.prompt_tokens - 1
+    assert server.metric('phi_prompt_tokens_total{source="computed"}') - computed_before == 1
