@@ -79,7 +79,10 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
 /// Turns every error into OpenAI's shape (Hummingbird's own 404s and 413s included), so clients
 /// always read `error.message`; the server goes on serving.
 struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
         do {
             return try await next(request, context)
         } catch {
@@ -88,7 +91,18 @@ struct OpenAIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 apiError = APIError(status: .notFound, message: "no route for \(request.method) \(request.uri.path)",
                                     type: "not_found_error", code: "unknown_url")
             }
+            await metrics.recordRequest(endpoint: Self.endpoint(request.uri.path), status: Int(apiError.status.code),
+                                        duration: ContinuousClock.now - start)
             return JSONResponse.make(apiError.json, status: apiError.status)
+        }
+    }
+
+    /// The `endpoint` label of a path: the generation endpoints by name, anything else as "other".
+    static func endpoint(_ path: String) -> String {
+        switch path {
+        case "/v1/chat/completions": "chat"
+        case "/v1/completions": "completions"
+        default: "other"
         }
     }
 }

@@ -38,7 +38,7 @@ public struct OpenAIServer: Sendable {
         let service = OpenAIService(engine: engine, modelName: configuration.modelName,
                                     defaultMaxTokens: configuration.defaultMaxTokens, metrics: metrics)
         let router = Router()
-        router.add(middleware: OpenAIErrorMiddleware())
+        router.add(middleware: OpenAIErrorMiddleware(metrics: metrics))
         router.post("/v1/chat/completions") { request, _ in try await service.chatCompletions(request) }
         router.post("/v1/completions") { request, _ in try await service.completions(request) }
         router.get("/v1/models") { _, _ in service.models() }

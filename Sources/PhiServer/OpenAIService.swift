@@ -149,9 +149,7 @@ struct OpenAIService: Sendable {
             }
         } catch {
             run.cancel()
-            let apiError = APIError.from(error)
-            await metrics.recordRequest(endpoint: endpoint, status: Int(apiError.status.code), duration: ContinuousClock.now - start)
-            throw apiError
+            throw APIError.from(error)  // recorded by the error middleware
         }
         if stream {
             let metrics = self.metrics
@@ -177,9 +175,7 @@ struct OpenAIService: Sendable {
                 }
             }
         } catch {
-            let apiError = APIError.from(error)
-            await metrics.recordRequest(endpoint: endpoint, status: Int(apiError.status.code), duration: ContinuousClock.now - start)
-            throw apiError
+            throw APIError.from(error)  // recorded by the error middleware
         }
         throw APIError(status: .internalServerError, message: "the generation ended without a result", type: "server_error")
     }

@@ -101,9 +101,16 @@ def test_unknown_model_and_route_are_404(client, server):
 
 
 def test_the_server_keeps_serving_after_errors(client, server):
+    def refused():
+        try:
+            return server.metric('phi_requests_total{endpoint="chat",status="400"}')
+        except KeyError:
+            return 0
+    before = refused()
     for _ in range(3):
         server.post_raw("/v1/chat/completions", b"not json")
         server.post_raw("/v1/completions", b'{"prompt": 12}')
+    assert refused() == before + 3
     response = client.chat.completions.create(model=MODEL_NAME, messages=MESSAGES, max_tokens=3, seed=1)
     assert response.choices[0].message.content is not None
 
