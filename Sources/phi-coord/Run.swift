@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PhiGeneration
 import PhiTokenizer
+import Synchronization
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,10 +38,12 @@ struct Run: AsyncParsableCommand {
 
 /// Prints the loop's events for a person: text as it streams, calls and results on their own
 /// lines, a progress line (on stderr) while a long prompt is computed.
-final class StepPrinter: @unchecked Sendable {
-    // Touched only from the generating task, one event at a time.
-    private var isMidLine = false
-    private var showsProgress = false
+final class StepPrinter: Sendable {
+    private struct State {
+        var isMidLine = false
+    }
+
+    private let state = Mutex(State())
     /// Prompts shorter than this finish too fast for a progress line to help.
     static let progressThresholdTokens = 256
 
@@ -49,11 +52,10 @@ final class StepPrinter: @unchecked Sendable {
         case let .prefill(done, total):
             guard total >= Self.progressThresholdTokens else { return }
             FileHandle.standardError.write(Data("\r[prompt \(done)/\(total) tokens]".utf8))
-            showsProgress = done < total
             if done == total { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         case let .text(text):
             print(text, terminator: "")
-            isMidLine = !text.hasSuffix("\n")
+            state.withLock { $0.isMidLine = !text.hasSuffix("\n") }
             fflush(nil)
         case let .toolCall(call):
             line("[tool call] \(call.name) \(call.argumentsJSON)")
@@ -67,8 +69,8 @@ final class StepPrinter: @unchecked Sendable {
     }
 
     func finish() {
-        if isMidLine { print() }
-        isMidLine = false
+        if state.withLock({ $0.isMidLine }) { print() }
+        state.withLock { $0.isMidLine = false }
         fflush(nil)
     }
 

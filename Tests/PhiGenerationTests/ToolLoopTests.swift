@@ -15,11 +15,10 @@ enum TinyEngine {
 }
 
 /// Collects a loop's events across tasks.
-final class EventLog: @unchecked Sendable {
-    private var events: [FunctionCallingLoop.Event] = []
-    private let lock = NSLock()
-    func add(_ event: FunctionCallingLoop.Event) { lock.lock(); events.append(event); lock.unlock() }
-    var all: [FunctionCallingLoop.Event] { lock.lock(); defer { lock.unlock() }; return events }
+final class EventLog: Sendable {
+    private let events = Locked<[FunctionCallingLoop.Event]>([])
+    func add(_ event: FunctionCallingLoop.Event) { events.withLock { $0.append(event) } }
+    var all: [FunctionCallingLoop.Event] { events.withLock { $0 } }
 }
 
 @Suite("Function-calling loop with a manifest tool and the tiny model")

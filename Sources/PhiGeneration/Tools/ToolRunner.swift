@@ -1,6 +1,7 @@
 import Foundation
 import PhiCluster
 import PhiTokenizer
+import Synchronization
 
 /// What running a tool gave: its output, or why there is none, written for the model to read.
 public enum ToolOutcome: Sendable, Equatable {
@@ -122,14 +123,12 @@ public enum ToolRunner {
         return nil
     }
 
-    /// Flags set from the timer and reader threads.
-    private final class RunState: @unchecked Sendable {
+    /// What the timer and reader threads find out while the tool runs.
+    private final class RunState: Sendable {
         struct Flags { var timedOut = false; var oversized = false; var errorBytes = Data() }
-        // Guarded by `lock`; touched by the deadline timer and the reading thread.
-        private var flags = Flags()
-        private let lock = NSLock()
-        func set(_ change: (inout Flags) -> Void) { lock.lock(); change(&flags); lock.unlock() }
-        func get() -> Flags { lock.lock(); defer { lock.unlock() }; return flags }
+        private let flags = Mutex(Flags())
+        func set(_ change: (inout Flags) -> Void) { flags.withLock { change(&$0) } }
+        func get() -> Flags { flags.withLock { $0 } }
     }
 }
 
