@@ -139,4 +139,21 @@ struct ConstraintTests {
             #expect(error?.description.contains(fragment) == true, "\(error?.description ?? "no error") lacks \(fragment)")
         }
     }
+
+    @Test("the sampler only ever picks masked-in tokens, greedy or not")
+    func samplerHonoursMask() {
+        var random = SplitMix64(seed: 11)
+        let logits = (0..<1000).map { _ in Float(random.nextUnitDouble() * 10) }
+        var mask = TokenMask(count: 1000)
+        for id in [3, 64, 127, 128, 999] { mask.insert(id) }
+        let best = [3, 64, 127, 128, 999].max { logits[$0] < logits[$1] }
+        var greedy = Sampler(.greedy(maxTokens: 1))
+        #expect(greedy.sample(logits, context: [], mask: mask) == best)
+        var sampler = Sampler(SamplingParameters(temperature: 1.5, topK: 0, topP: 1, minP: 0, seed: 4))
+        for _ in 0..<200 { #expect(mask[sampler.sample(logits, context: [], mask: mask)]) }
+        // A mask shorter than the logits allows nothing past its end.
+        var short = TokenMask(count: 10, allowsAll: true)
+        short.remove(9)
+        for _ in 0..<50 { #expect(sampler.sample(logits, context: [], mask: short) < 9) }
+    }
 }

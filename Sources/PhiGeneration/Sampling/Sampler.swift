@@ -18,14 +18,14 @@ public struct Sampler: Sendable {
         if let allowed {
             for id in logits.indices where !allowed(id) { logits[id] = -.infinity }
         }
-        return sampleMasked(logits, context: context)
+        return sampleMasked(&logits, context: context)
     }
 
     /// The next token among those `mask` allows (constrained decoding). An empty mask leaves the
     /// choice unconstrained rather than picking a token with no probability.
     public mutating func sample(_ logits: [Float], context: [Int], mask: TokenMask) -> Int {
-        guard !mask.isEmpty else { return sampleMasked(logits, context: context) }
         var logits = logits
+        guard !mask.isEmpty else { return sampleMasked(&logits, context: context) }
         mask.words.withUnsafeBufferPointer { words in
             logits.withUnsafeMutableBufferPointer { values in
                 // Ids past the mask's count are not allowed either.
@@ -38,11 +38,10 @@ public struct Sampler: Sendable {
                 }
             }
         }
-        return sampleMasked(logits, context: context)
+        return sampleMasked(&logits, context: context)
     }
 
-    private mutating func sampleMasked(_ logits: [Float], context: [Int]) -> Int {
-        var logits = logits
+    private mutating func sampleMasked(_ logits: inout [Float], context: [Int]) -> Int {
         applyRepetitionPenalty(&logits, context: context)
         if parameters.temperature == 0 { return Self.argmax(logits) }
         var candidates = topCandidates(logits)
