@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C: dot/matmul kernels, scalar reference beside each SIMD path.
@@ -43,8 +44,10 @@ let package = Package(
             "PhiCluster", "PhiTokenizer",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Hummingbird serves the OpenAI API; only PhiServer (and so phi-coord) links it.
         .target(name: "PhiServer", dependencies: [
             "PhiGeneration",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "phi-coord", dependencies: [
@@ -63,7 +66,9 @@ let package = Package(
         .testTarget(name: "PhiTokenizerTests", dependencies: ["PhiTokenizer", "PhiTestSupport"]),
         .testTarget(name: "PhiClusterTests", dependencies: ["PhiCluster", "PhiTestSupport"]),
         .testTarget(name: "PhiGenerationTests", dependencies: ["PhiGeneration", "PhiTestSupport"]),
-        .testTarget(name: "PhiServerTests", dependencies: ["PhiServer", "PhiTestSupport"]),
+        .testTarget(name: "PhiServerTests", dependencies: [
+            "PhiServer", "PhiTestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["PhiTestSupport", "PhiGeneration"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,5 +17,8 @@ struct PhiCoord: AsyncParsableCommand {
             Synth.self,
             Up.self,
             TokenizerBench.self,
+            Serve.self,
+            Chat.self,
+            Run.self,
         ])
 }

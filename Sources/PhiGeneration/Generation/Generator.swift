@@ -21,6 +21,8 @@ public struct GenerationResult: Sendable, Equatable {
     public var replayedTokens = 0
     public var prefillDuration: Duration = .zero
     public var decodeDuration: Duration = .zero
+    /// Time spent computing constrained-decoding masks (part of `decodeDuration`).
+    public var constraintDuration: Duration = .zero
 }
 
 /// Runs prompts through a pipeline and samples continuations, applying the LongRoPE policy of
@@ -121,8 +123,13 @@ public struct Generator: Sendable {
         while result.tokens.count < parameters.maxTokens {
             try Task.checkCancellation()
             let token: Int
-            if let active = constraint {
-                token = sampler.sample(logits, context: context) { active.allows($0) }
+            if var active = constraint {
+                let maskStart = ContinuousClock.now
+                let remaining = min(parameters.maxTokens - result.tokens.count, budget - context.count)
+                let mask = active.allowedTokens(remainingTokens: remaining)
+                constraint = active
+                result.constraintDuration += ContinuousClock.now - maskStart
+                token = sampler.sample(logits, context: context, mask: mask)
             } else {
                 token = sampler.sample(logits, context: context)
             }
@@ -140,8 +147,9 @@ public struct Generator: Sendable {
 
 /// Limits which tokens may come next (constrained decoding: a JSON schema, a tool call).
 public protocol TokenConstraint: Sendable {
-    /// Whether `token` may be sampled next.
-    func allows(_ token: Int) -> Bool
+    /// The tokens that may be sampled next, when at most `remainingTokens` tokens (this one
+    /// included) may still be generated. Stop ids are in it only where the output may end.
+    mutating func allowedTokens(remainingTokens: Int) -> TokenMask
     /// Records that `token` was emitted.
     mutating func advance(_ token: Int)
     /// True once the constrained output is complete, which ends the generation.

@@ -15,10 +15,34 @@ public struct Sampler: Sendable {
     /// `allowed`, when given, masks every other token out (constrained decoding).
     public mutating func sample(_ logits: [Float], context: [Int], allowed: ((Int) -> Bool)? = nil) -> Int {
         var logits = logits
-        applyRepetitionPenalty(&logits, context: context)
         if let allowed {
             for id in logits.indices where !allowed(id) { logits[id] = -.infinity }
         }
+        return sampleMasked(&logits, context: context)
+    }
+
+    /// The next token among those `mask` allows (constrained decoding). An empty mask leaves the
+    /// choice unconstrained rather than picking a token with no probability.
+    public mutating func sample(_ logits: [Float], context: [Int], mask: TokenMask) -> Int {
+        var logits = logits
+        guard !mask.isEmpty else { return sampleMasked(&logits, context: context) }
+        mask.words.withUnsafeBufferPointer { words in
+            logits.withUnsafeMutableBufferPointer { values in
+                // Ids past the mask's count are not allowed either.
+                for base in stride(from: 0, to: values.count, by: 64) {
+                    let word = base / 64 < words.count ? words[base / 64] : 0
+                    guard word != ~0 else { continue }
+                    for bit in 0..<min(64, values.count - base) where word & (1 << UInt64(bit)) == 0 {
+                        values[base + bit] = -.infinity
+                    }
+                }
+            }
+        }
+        return sampleMasked(&logits, context: context)
+    }
+
+    private mutating func sampleMasked(_ logits: inout [Float], context: [Int]) -> Int {
+        applyRepetitionPenalty(&logits, context: context)
         if parameters.temperature == 0 { return Self.argmax(logits) }
         var candidates = topCandidates(logits)
         // Softmax over the candidates at the temperature, most likely first.

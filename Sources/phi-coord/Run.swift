@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import PhiGeneration
+import PhiTokenizer
+import Synchronization
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Answers one prompt with the function-calling loop, printing each step as it happens.")
+
+    @OptionGroup var coordinator: CoordinatorOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: "The user's message.")
+    var prompt: String
+
+    @Option(help: "A system message before it.")
+    var system: String?
+
+    @Option(name: .customLong("tool-choice"), help: "auto, none, required, or a tool's name (first round).")
+    var toolChoice: ToolChoice = .auto
+
+    @Option(name: .customLong("max-rounds"), help: "Rounds of tool calls before the model must answer.")
+    var maxRounds = FunctionCallingLoop.defaultMaxRounds
+
+    func run() async throws {
+        let setup = try coordinator.load()
+        let parameters = try sampling.parameters(config: setup.engine.pipeline.config)
+        let loop = FunctionCallingLoop(engine: setup.engine, toolbox: setup.toolbox, parameters: parameters,
+                                       maxRounds: maxRounds, toolChoice: toolChoice)
+        var messages: [ChatMessage] = (system.map { [.system($0)] } ?? []) + [.user(prompt)]
+        let printer = StepPrinter()
+        let summary = try await loop.respond(&messages) { printer.show($0) }
+        printer.finish()
+        print("[\(summary.rounds) round\(summary.rounds == 1 ? "" : "s"), \(summary.finishReason.rawValue)]")
+    }
+}
+
+/// Prints the loop's events for a person: text as it streams, calls and results on their own
+/// lines, a progress line (on stderr) while a long prompt is computed.
+final class StepPrinter: Sendable {
+    private struct State {
+        var isMidLine = false
+    }
+
+    private let state = Mutex(State())
+    /// Prompts shorter than this finish too fast for a progress line to help.
+    static let progressThresholdTokens = 256
+
+    func show(_ event: FunctionCallingLoop.Event) {
+        switch event {
+        case let .prefill(done, total):
+            guard total >= Self.progressThresholdTokens else { return }
+            FileHandle.standardError.write(Data("\r[prompt \(done)/\(total) tokens]".utf8))
+            if done == total { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        case let .text(text):
+            print(text, terminator: "")
+            state.withLock { $0.isMidLine = !text.hasSuffix("\n") }
+            fflush(nil)
+        case let .toolCall(call):
+            line("[tool call] \(call.name) \(call.argumentsJSON)")
+        case let .toolResult(name, outcome):
+            line("[tool \(outcome.isFailure ? "error" : "result")] \(name): \(outcome.messageContent)")
+        case let .invalidCall(problem):
+            line("[invalid call] \(problem)")
+        case .roundFinished:
+            finish()
+        }
+    }
+
+    func finish() {
+        if state.withLock({ $0.isMidLine }) { print() }
+        state.withLock { $0.isMidLine = false }
+        fflush(nil)
+    }
+
+    private func line(_ text: String) {
+        finish()
+        print(text)
+        fflush(nil)
+    }
+}
