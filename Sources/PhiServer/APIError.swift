@@ -43,6 +43,11 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
         switch error {
         case let error as APIError:
             return error
+        case let error as GenerationInterrupted:
+            // A worker died mid-generation: answer for the cause (a 503 naming the worker).
+            return from(error.cause)
+        case let error as ClusterError:
+            return APIError(status: .serviceUnavailable, message: error.description, type: "service_unavailable", code: "stage_down")
         case let error as EngineError:
             switch error {
             case .promptTooLong: return .badRequest(error.description, param: "messages", code: "context_length_exceeded")
