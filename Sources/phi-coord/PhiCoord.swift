@@ -17,5 +17,6 @@ struct PhiCoord: AsyncParsableCommand {
             Synth.self,
             Up.self,
             TokenizerBench.self,
+            Bench.self,
         ])
 }
