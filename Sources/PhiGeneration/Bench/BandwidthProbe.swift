@@ -8,11 +8,14 @@ public enum BandwidthProbe {
     public static let defaultBufferBytes = 1 << 30
 
     /// Best of `rounds` timed reads of a `bufferBytes` buffer split over a pool of `threads`
-    /// threads, in bytes per second. The buffer is written once first so its pages are resident.
+    /// threads, in bytes per second. The buffer is written once first so its pages are resident;
+    /// it lives in huge pages as the weights do (`HugePageBuffer`), so the ceiling it gives is
+    /// the one decode can reach.
     public static func measure(threads: Int, bufferBytes: Int = defaultBufferBytes, rounds: Int = 5) -> Double {
         let pool = ThreadPool(threads: threads)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes, alignment: 4096)
-        defer { buffer.deallocate() }
+        let storage = HugePageBuffer(byteCount: bufferBytes)
+        defer { withExtendedLifetime(storage) {} }  // `buffer` points into it until the end
+        let buffer = storage.pointer
         // Pieces small enough that a thread finishing early takes more, large enough that the
         // pool's hand-off is nothing next to reading one (8 MiB at ~20 GB/s is ~0.4 ms).
         let pieceBytes = 8 << 20
