@@ -20,5 +20,6 @@ struct PhiCoord: AsyncParsableCommand {
             Serve.self,
             Chat.self,
             Run.self,
+            Bench.self,
         ])
 }

@@ -26,6 +26,9 @@ struct PhiWorker: AsyncParsableCommand {
     @Option(help: "Compute threads (default: the available cores).")
     var threads: Int?
 
+    @Option(help: "Run only on these CPUs: 0, 0,1 or 0-3 (default: any). Threads default to their count.")
+    var cpus: String?
+
     @Option(help: "Weight format: f32, f16, bf16, q8_0, q4_0 (default: as stored).")
     var quant: WeightFormat?
 
@@ -40,14 +43,17 @@ struct PhiWorker: AsyncParsableCommand {
             throw ValidationError("--layers must look like 0-15, not '\(layers)'")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let cpus, CPUAffinity.parse(cpus) == nil { throw ValidationError("--cpus must look like 0, 0,1 or 0-3, not '\(cpus)'") }
     }
 
     func run() async throws {
         var logger = Logger(label: "phi-worker")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let pinned = cpus.flatMap(CPUAffinity.parse)
+        if let pinned { try CPUAffinity.pinProcess(to: pinned) }
         let options = WorkerOptions(
             name: name ?? listen, modelPath: URL(fileURLWithPath: model), layers: layers.flatMap(LayerRangeText.parse),
-            listenAddress: listen, secretFile: secretFile.map { URL(fileURLWithPath: $0) }, threads: threads, quant: quant)
+            listenAddress: listen, secretFile: secretFile.map { URL(fileURLWithPath: $0) }, threads: threads ?? pinned?.count, quant: quant)
         let node = try await WorkerNode(options: options, logger: logger)
         // Written unbuffered: whoever started the worker waits for this line to learn the address.
         FileHandle.standardOutput.write(Data("phi-worker \(PhiClusterVersion.current) '\(options.name)' listening on \(node.listener.boundAddress)\n".utf8))

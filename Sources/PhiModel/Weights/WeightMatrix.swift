@@ -139,15 +139,6 @@ final class Failure: @unchecked Sendable {
     }
 }
 
-/// Memory a converted weight matrix owns, aligned for SIMD loads.
-final class WeightBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-    let byteCount: Int
-
-    init(byteCount: Int) {
-        self.byteCount = byteCount
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-    }
-
-    deinit { pointer.deallocate() }
-}
+/// Memory a converted weight matrix owns: 2 MiB-aligned huge pages, since decode streams every
+/// matrix once per token (see `HugePageBuffer`).
+typealias WeightBuffer = HugePageBuffer
