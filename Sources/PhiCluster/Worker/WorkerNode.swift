@@ -106,7 +106,8 @@ public actor WorkerNode {
             return .statsReply(reply)
         case .loadInfoRequest:
             return .loadInfo(Self.loadInfo(state: state, layers: await service.layers, format: options.quant ?? .bf16,
-                                           weightBytes: await service.stage?.weightBytes ?? 0, model: model))
+                                           weightBytes: await service.stage?.weightBytes ?? 0, model: model,
+                                           kvFormat: await service.kvFormat))
         case let .loadLayers(request):
             return startLoading(request)
         case let .shutdown(reason):
@@ -121,7 +122,11 @@ public actor WorkerNode {
         case let .error(report):
             logger.warning("\(received.isAuthenticated ? "" : "advisory (unauthenticated) ")error from \(received.peer): \(report.message)")
             return .ack(Ack())
-        case .helloReply, .ack, .logits, .statsReply, .healthReply, .loadInfo:
+        case let .saveKV(request):
+            return await saveKV(request, from: received.peer)
+        case let .loadKV(request):
+            return await loadKV(request, from: received.peer)
+        case .helloReply, .ack, .logits, .statsReply, .healthReply, .loadInfo, .kvSaved, .kvLoaded:
             stats.errors += 1
             return .error(ErrorReport(code: .invalidField, message: "a worker does not take \(received.message.kindName) requests",
                                       origin: options.name, peer: received.peer))
@@ -134,6 +139,11 @@ public actor WorkerNode {
         guard configure.layers == layers else {
             return .error(ErrorReport(code: .wrongLayers, message: "the coordinator expects layers \(LayerRangeText.format(configure.layers)), "
                 + "worker '\(options.name)' holds \(LayerRangeText.format(layers))", origin: options.name, peer: peer, field: "Configure.layers"))
+        }
+        guard options.kvFormats.contains(configure.kvFormat.kvFormat) else {
+            return .error(ErrorReport(code: .unsupported, message: "worker '\(options.name)' keeps KV caches in "
+                + "\(options.kvFormats.map(\.rawValue).joined(separator: ", ")) only, not \(configure.kvFormat)",
+                                      origin: options.name, peer: peer, field: "Configure.kv_format"))
         }
         do {
             if nextHop?.address != configure.nextHop {
@@ -156,9 +166,10 @@ public actor WorkerNode {
         // A new configuration is a new ring (a coordinator starting, or a failover that rebuilds
         // every session): caches of the old one are dropped.
         await service.reset(session: nil)
-        await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions))
+        await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions),
+                                kvFormat: configure.kvFormat.kvFormat)
         configuration = configure
-        logger.info("configured: next hop \(configure.nextHop), wire \(configure.wireDType), context \(configure.sessionContextTokens)")
+        logger.info("configured: next hop \(configure.nextHop), wire \(configure.wireDType), context \(configure.sessionContextTokens), KV \(configure.kvFormat)")
         return .ack(Ack())
     }
 
