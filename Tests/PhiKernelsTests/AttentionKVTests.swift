@@ -23,7 +23,8 @@ struct KVRows {
 
     init(_ format: KVRowFormat, count: Int, headDim: Int, padding: Int, range: ClosedRange<Float>,
          using rng: inout SeededGenerator) {
-        rowBytes = phi_kv_row_bytes(format.kernel, Int64(headDim)) + padding
+        let rowBytes = phi_kv_row_bytes(format.kernel, Int64(headDim)) + padding
+        self.rowBytes = rowBytes
         var bytes = [UInt8](repeating: 0, count: count * rowBytes)
         var dequantized = [Float](repeating: 0, count: count * headDim)
         for position in 0..<count {
