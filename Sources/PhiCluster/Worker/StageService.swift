@@ -1,5 +1,6 @@
 import Foundation
 import PhiModel
+import Synchronization
 
 /// A worker's stage and the KV caches of its sessions, run on a thread of its own so long passes
 /// never block the listener (which must keep answering health checks meanwhile).
@@ -23,6 +24,28 @@ public actor StageService {
         self.maxSessions = maxSessions
     }
 
+    /// What health checks, stats and load reports read: published after every operation, so they
+    /// are answered at once while a long pass keeps the stage thread busy.
+    public struct Status: Sendable, Equatable {
+        public var layers: Range<Int> = 0..<0
+        public var sessions = 0
+        public var cachedTokens = 0
+        public var cachedBytes = 0
+        public var weightBytes = 0
+        public var kvFormat: KVFormat = .f32
+    }
+
+    private nonisolated let published = Mutex(Status())
+
+    /// The status as of the last operation.
+    public nonisolated var status: Status { published.withLock { $0 } }
+
+    private func publish() {
+        let status = Status(layers: layers, sessions: sessions.count, cachedTokens: cachedTokens, cachedBytes: cachedBytes,
+                            weightBytes: stage?.weightBytes ?? 0, kvFormat: kvFormat)
+        published.withLock { $0 = status }
+    }
+
     public var layers: Range<Int> { stage?.layers ?? 0..<0 }
     public var sessionCount: Int { sessions.count }
     public var cachedTokens: Int { sessions.values.reduce(0) { $0 + $1.tokenCount } }
@@ -33,6 +56,7 @@ public actor StageService {
     public func load(model: ModelSource, layers: Range<Int>, format: WeightFormat?, compute: Compute) throws {
         stage = nil
         sessions = [:]
+        defer { publish() }
         stage = try model.loadStage(layers: layers, format: format, compute: compute)
     }
 
@@ -41,9 +65,11 @@ public actor StageService {
         self.contextTokens = contextTokens
         self.maxSessions = maxSessions
         self.kvFormat = kvFormat
+        publish()
     }
 
     public func reset(session: UInt64?) {
+        defer { publish() }
         if let session {
             sessions[session] = nil
             lastUse[session] = nil
@@ -54,6 +80,7 @@ public actor StageService {
     }
 
     public func trim(session: UInt64, keepTokens: Int) {
+        defer { publish() }
         sessions[session]?.truncate(toTokens: keepTokens)
     }
 
@@ -98,6 +125,7 @@ public actor StageService {
             sessions[frame.sessionID] = cache
             useCounter += 1
             lastUse[frame.sessionID] = useCounter
+            publish()
         }
         do {
             try stage.run(&hidden, positions: frame.positions, ropeFactors: frame.ropeFactors == .long ? .long : .short,
@@ -162,6 +190,7 @@ public actor StageService {
         guard let stage else { throw KVCheckpointError.noStage }
         sessions[session] = nil
         lastUse[session] = nil
+        defer { publish() }
         var cache = try newCache()
         let bytes = try store.load(into: &cache, job: job, segmentEnds: segmentEnds, ropeFactors: ropeFactors, config: stage.config)
         sessions[session] = cache

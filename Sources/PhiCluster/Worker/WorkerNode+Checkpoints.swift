@@ -4,7 +4,7 @@ import PhiModel
 extension WorkerNode {
     /// The store for the layers held now (its files record this slice's fingerprint).
     private func checkpointStore() async throws -> KVCheckpointStore {
-        let layers = await service.layers
+        let layers = service.status.layers
         guard !layers.isEmpty else { throw KVCheckpointError.noStage }
         return KVCheckpointStore(directory: options.stateDirectory, fingerprint: try model.fingerprint(layers: layers))
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import PhiModel
 
@@ -7,6 +10,7 @@ extension WorkerNode {
     func processFrames() async {
         for await frame in workStream {
             let started = ContinuousClock.now
+            let startedNanoseconds = Self.monotonicNanoseconds
             let wireDType = configuration?.wireDType ?? .f32
             let result: Result<StageService.Output, StageFailure>
             do {
@@ -16,6 +20,11 @@ extension WorkerNode {
             }
             let computed = ContinuousClock.now
             frameDone(tokens: frame.tokenCount, compute: computed - started)
+            // A trace of when each frame ran, on the machine's monotonic clock (comparable across
+            // the workers of one machine): shows chunks of a prefill overlapping across stages.
+            let trace = "computed session \(frame.sessionID) frame \(frame.sequence) positions \(frame.firstPosition)..<"
+                + "\(frame.firstPosition + frame.tokenCount) monotonic \(startedNanoseconds)-\(Self.monotonicNanoseconds) ns"
+            logger.debug("\(trace)")
             switch result {
             case let .success(output):
                 await forward(output, of: frame)
@@ -77,12 +86,20 @@ extension WorkerNode {
     }
 
     func statsReply() async -> StatsReply {
-        StatsReply(layers: await service.layers, frames: stats.frames, tokens: stats.tokens, computeTime: stats.computeTime,
+        let status = service.status
+        return StatsReply(layers: status.layers, frames: stats.frames, tokens: stats.tokens, computeTime: stats.computeTime,
                    queueWaitTime: stats.queueWaitTime, sendTime: stats.sendTime, queueDepth: queued,
-                   maxQueueDepth: stats.maxQueueDepth, sessions: await service.sessionCount,
-                   kvTokens: UInt64(await service.cachedTokens), kvBytes: 0,
-                   weightBytes: UInt64(await service.stage?.weightBytes ?? 0),
+                   maxQueueDepth: stats.maxQueueDepth, sessions: status.sessions,
+                   kvTokens: UInt64(status.cachedTokens), kvBytes: UInt64(status.cachedBytes),
+                   weightBytes: UInt64(status.weightBytes),
                    residentBytes: UInt64(SystemMemory.residentBytes ?? 0), uptime: ContinuousClock.now - startedAt,
                    errors: stats.errors)
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds.
+    static var monotonicNanoseconds: UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

@@ -97,17 +97,19 @@ public actor WorkerNode {
             await service.trim(session: trim.sessionID, keepTokens: trim.keepTokens)
             return .ack(Ack(sessionID: trim.sessionID))
         case .healthRequest:
-            return .healthReply(HealthReply(state: state, layers: await service.layers, queueDepth: queued,
-                                            sessions: await service.sessionCount, uptime: ContinuousClock.now - startedAt,
+            // From the published status: a worker deep in a long pass still answers at once.
+            let status = service.status
+            return .healthReply(HealthReply(state: state, layers: status.layers, queueDepth: queued,
+                                            sessions: status.sessions, uptime: ContinuousClock.now - startedAt,
                                             detail: detail))
         case let .statsRequest(reset):
             let reply = await statsReply()
             if reset { stats = Counters() }
             return .statsReply(reply)
         case .loadInfoRequest:
-            return .loadInfo(Self.loadInfo(state: state, layers: await service.layers, format: options.quant ?? .bf16,
-                                           weightBytes: await service.stage?.weightBytes ?? 0, model: model,
-                                           kvFormat: await service.kvFormat))
+            let status = service.status
+            return .loadInfo(Self.loadInfo(state: state, layers: status.layers, format: options.quant ?? .bf16,
+                                           weightBytes: status.weightBytes, model: model, kvFormat: status.kvFormat))
         case let .loadLayers(request):
             return startLoading(request)
         case let .shutdown(reason):
