@@ -65,7 +65,11 @@ struct Up: AsyncParsableCommand {
         let generator = Generator(pipeline: pipeline, chunkTokens: chunkTokens)
         if let promptIDs {
             try await pipeline.openSession(SessionID(1), contextTokens: contextTokens)
-            let result = try await generator.generate(session: SessionID(1), prompt: promptIDs.ids, parameters: parameters)
+            let progress = ProgressReporter()
+            defer { progress.finish() }
+            let result = try await generator.generate(
+                session: SessionID(1), prompt: promptIDs.ids, parameters: parameters,
+                progress: progress.meter(promptTokens: promptIDs.ids.count, chunkTokens: generator.chunkTokens)?.callback)
             print(result.tokens.map(String.init).joined(separator: " "))
             return
         }
