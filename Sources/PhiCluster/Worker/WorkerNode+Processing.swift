@@ -8,7 +8,12 @@ extension WorkerNode {
     /// Computes queued frames one after another and forwards each result; a failure is reported
     /// to the coordinator as an `Error` request naming the session and frame.
     func processFrames() async {
-        for await frame in workStream {
+        for await queued in workStream {
+            let frame = queued.frame
+            guard queued.epoch == configurationEpoch else {
+                dropStale(frame)
+                continue
+            }
             let started = ContinuousClock.now
             let startedNanoseconds = Self.monotonicNanoseconds
             let wireDType = configuration?.wireDType ?? .f32
@@ -25,6 +30,10 @@ extension WorkerNode {
             let trace = "computed session \(frame.sessionID) frame \(frame.sequence) positions \(frame.firstPosition)..<"
                 + "\(frame.firstPosition + frame.tokenCount) monotonic \(startedNanoseconds)-\(Self.monotonicNanoseconds) ns"
             logger.debug("\(trace)")
+            guard queued.epoch == configurationEpoch else {
+                logger.info("dropped the result of session \(frame.sessionID) frame \(frame.sequence): the ring was reconfigured meanwhile")
+                continue
+            }
             switch result {
             case let .success(output):
                 await forward(output, of: frame)
@@ -35,6 +44,11 @@ extension WorkerNode {
                                          field: failure.field, sessionID: frame.sessionID, sequence: frame.sequence))
             }
         }
+    }
+
+    private func dropStale(_ frame: ActivationFrame) {
+        queued -= 1
+        logger.info("dropped session \(frame.sessionID) frame \(frame.sequence), queued before the ring was reconfigured")
     }
 
     private func frameDone(tokens: Int, compute: Duration) {

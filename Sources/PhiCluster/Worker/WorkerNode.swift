@@ -23,8 +23,17 @@ public actor WorkerNode {
     var coordinator: PeerConnection?
     var queued = 0
     var stats = Counters()
-    let work: AsyncStream<ActivationFrame>.Continuation
-    let workStream: AsyncStream<ActivationFrame>
+    let work: AsyncStream<QueuedFrame>.Continuation
+    let workStream: AsyncStream<QueuedFrame>
+    /// Counts configurations: frames queued under an earlier one belong to a ring that no longer
+    /// exists (a coordinator that died mid-prefill) and are dropped, not computed into the new
+    /// ring's sessions.
+    var configurationEpoch = 0
+
+    struct QueuedFrame: Sendable {
+        let frame: ActivationFrame
+        let epoch: Int
+    }
     private var isShuttingDown = false
 
     struct Counters {
@@ -53,7 +62,7 @@ public actor WorkerNode {
         } else {
             state = .idle
         }
-        (workStream, work) = AsyncStream.makeStream(of: ActivationFrame.self)
+        (workStream, work) = AsyncStream.makeStream(of: QueuedFrame.self)
         let identity = WorkerIdentity(
             nodeName: options.name, model: try model.fingerprint(layers: options.layers), layers: options.layers ?? 0..<0,
             capabilities: Self.capabilities(options: options, model: model, format: options.quant ?? .bf16),
@@ -148,14 +157,17 @@ public actor WorkerNode {
                                       origin: options.name, peer: peer, field: "Configure.kv_format"))
         }
         do {
+            // Old connections close in the background: a close waits for the requests still in
+            // flight on it (results for a coordinator that died wait up to their timeout), and the
+            // new ring must not.
             if nextHop?.address != configure.nextHop {
-                await nextHop?.close()
+                if let old = nextHop { Task { await old.close() } }
                 nextHop = nil
                 nextHop = try await PeerConnection.connect(to: configure.nextHop, name: "next hop", authenticator: authenticator,
                                                            options: options.transport)
             }
             if !configure.coordinator.isEmpty && coordinator?.address != configure.coordinator {
-                await coordinator?.close()
+                if let old = coordinator { Task { await old.close() } }
                 coordinator = nil
                 coordinator = configure.coordinator == configure.nextHop ? nextHop
                     : try await PeerConnection.connect(to: configure.coordinator, name: "coordinator", authenticator: authenticator,
@@ -166,7 +178,8 @@ public actor WorkerNode {
                                       peer: configure.nextHop, field: "Configure.next_hop"))
         }
         // A new configuration is a new ring (a coordinator starting, or a failover that rebuilds
-        // every session): caches of the old one are dropped.
+        // every session): caches and queued frames of the old one are dropped.
+        configurationEpoch += 1
         await service.reset(session: nil)
         await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions),
                                 kvFormat: configure.kvFormat.kvFormat)
@@ -190,7 +203,7 @@ public actor WorkerNode {
         }
         queued += 1
         stats.maxQueueDepth = max(stats.maxQueueDepth, queued)
-        work.yield(frame)
+        work.yield(QueuedFrame(frame: frame, epoch: configurationEpoch))
         return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence, queueDepth: queued - 1))
     }
 }
