@@ -41,7 +41,7 @@ extension ClusterPipeline {
                         // A worker could not reach the next: that one is down (failover may follow).
                         await pipeline?.markDown(address: report.peer, reason: "its upstream neighbour cannot reach it (\(report.message))")
                     } else if report.sessionID != 0 {
-                        router.fail(session: report.sessionID, with: ErrorReportError(report: report))
+                        router.fail(session: report.sessionID, sequence: report.sequence, with: ErrorReportError(report: report))
                     }
                     return .ack(Ack())
                 default:
