@@ -37,6 +37,13 @@ final class ProgressReporter: @unchecked Sendable {
         }
     }
 
+    /// A line of its own (a checkpoint written), above the bar when one is drawn.
+    func note(_ text: String) {
+        lock.withLock {
+            write((drewBar ? "\r\u{1B}[K" : "") + text + "\n")
+        }
+    }
+
     /// Ends a bar left unfinished (a failed prefill), so what follows starts on its own line.
     func finish() {
         lock.withLock {
