@@ -136,4 +136,31 @@ struct LongContextTests {
         // No pass ran: neither worker computed a frame.
         #expect(!group.workers[0].log.contains("computed session"))
     }
+
+    @Test("plan --manifest plans the manifest's workers, and exits 1 with a split that fits when its layers do not")
+    func planManifest() throws {
+        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("phi-plan-\(UUID().uuidString).toml")
+        // Phi-4-mini's config in q4_0 at 32K tokens of f16 KV: 16 layers need ~2.9 GiB, so the
+        // small board cannot hold half of them.
+        try """
+        model = "\(Fixtures.phi4MiniConfig.path)"
+        quant = "q4_0"
+        kv = "f16"
+        context = 32768
+        [[workers]]
+        name = "big"
+        address = "tcp://10.0.0.1:5600"
+        layers = "0-15"
+        memory = "8GiB"
+        [[workers]]
+        name = "small"
+        address = "tcp://10.0.0.2:5600"
+        layers = "16-31"
+        memory = "2GiB"
+        """.write(to: manifest, atomically: true, encoding: .utf8)
+        let output = try Executables.run("phi-coord", ["plan", "--manifest", manifest.path])
+        #expect(output.status == 1)
+        #expect(output.stdout.contains("small          16-31") && output.stdout.contains("DOES NOT FIT"), "\(output.stdout)")
+        #expect(output.stdout.contains("a split that fits: big 0-"), "\(output.stdout)")
+    }
 }

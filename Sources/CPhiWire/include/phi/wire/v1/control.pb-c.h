@@ -428,9 +428,10 @@ struct  Phi__Wire__V1__KVSaved
 
 /*
  * Coordinator -> worker: make a session's KV cache hold positions [0, segment_ends.last) from the
- * segment files [0, e1), [e1, e2), ... that SaveKV wrote. Every file is checked (model fingerprint,
- * layers, format, positions, LongRoPE factors, checksum) before the cache changes; a bad file is an
- * Error naming it. Answered by KVLoaded.
+ * segment files [0, e1), [e1, e2), ... that SaveKV wrote. Every header is checked (model fingerprint,
+ * layers, format, positions, LongRoPE factors) before the cache changes and every payload against its
+ * SHA-256 as it is read; a bad file is an Error naming it and leaves the session without a cache.
+ * Answered by KVLoaded.
  */
 struct  Phi__Wire__V1__LoadKV
 {
