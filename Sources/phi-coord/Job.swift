@@ -52,10 +52,13 @@ struct Job: AsyncParsableCommand {
         if checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
     }
 
-    /// The cluster flags given on this command line, as arguments of `ModelOptions`.
+    /// The cluster flags given on this command line, as arguments of `ModelOptions` (paths made
+    /// absolute, so a job resumes from any directory).
     var clusterArguments: [(String, String)] {
-        [("--model", model), ("--manifest", manifest), ("--workers", workers), ("--secret-file", secretFile),
-         ("--wire-dtype", wireDType), ("--context", context.map(String.init)), ("--chunk", chunk.map(String.init)), ("--kv", kv)]
+        let absolute = { (path: String?) in path.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
+        return [("--model", absolute(model)), ("--manifest", absolute(manifest)), ("--workers", workers),
+                ("--secret-file", absolute(secretFile)), ("--wire-dtype", wireDType), ("--context", context.map(String.init)),
+                ("--chunk", chunk.map(String.init)), ("--kv", kv)]
             .compactMap { flag, value in value.map { (flag, $0) } }
     }
 
