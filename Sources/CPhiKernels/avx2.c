@@ -1,5 +1,6 @@
 // The AVX2+FMA+F16C table (x86_64), offered only when the CPU reports all three.
 #if defined(__x86_64__)
+#include "attention_kv.h"
 #include "avx2_common.h"
 
 static float avx2_dot(phi_format format, const void *w, const void *x, int64_t n) {
@@ -28,6 +29,7 @@ static const phi_kernels avx2_table = {
     .swiglu = phi_avx2_swiglu,
     .attend_head = phi_avx2_attend_head,
     .attend_group = phi_avx2_attend_group,
+    .attend_group_kv = phi_avx2_attend_group_kv,
 };
 
 PHI_AVX2_END

@@ -1,6 +1,7 @@
 // The NEON tables (aarch64): plain NEON everywhere, and with dotprod where the CPU reports
 // it (Linux: HWCAP_ASIMDDP in AT_HWCAP; macOS: hw.optional.arm.FEAT_DotProd).
 #if defined(__aarch64__)
+#include "attention_kv.h"
 #include "neon_common.h"
 
 #if defined(__linux__)
@@ -45,6 +46,7 @@ static int cpu_has_dotprod(void) { return 0; }
         .swiglu = phi_neon_swiglu,                                                                     \
         .attend_head = phi_neon_attend_head,                                                           \
         .attend_group = phi_neon_attend_group,                                                         \
+        .attend_group_kv = phi_neon_attend_group_kv,                                                   \
     };
 
 PHI_NEON_TABLE(plain, "neon")

@@ -1,5 +1,6 @@
 // The portable scalar reference of every kernel. SIMD tables are tested against this one and
 // reproduce its reduction order exactly (phi_kernels.h), so they must match it bit for bit.
+#include "attention_kv.h"
 #include "phi_internal.h"
 
 #include <math.h>
@@ -138,6 +139,7 @@ static const phi_kernels scalar_table = {
     .swiglu = phi_swiglu,
     .attend_head = phi_attend_head_f32,
     .attend_group = phi_scalar_attend_group,
+    .attend_group_kv = phi_scalar_attend_group_kv,
 };
 
 const phi_kernels *phi_kernels_scalar(void) { return &scalar_table; }

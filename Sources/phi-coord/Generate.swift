@@ -24,7 +24,11 @@ struct Generate: AsyncParsableCommand {
         let session = SessionID(1)
         try await pipeline.openSession(session, contextTokens: budget)
         let generator = Generator(pipeline: pipeline, chunkTokens: modelOptions.chunkTokens)
-        let result = try await generator.generate(session: session, prompt: prompt, parameters: parameters, onToken: { token in
+        let progress = ProgressReporter()
+        defer { progress.finish() }
+        let meter = progress.meter(promptTokens: prompt.count, chunkTokens: generator.chunkTokens)
+        let result = try await generator.generate(session: session, prompt: prompt, parameters: parameters,
+                                                  progress: meter?.callback, onToken: { token in
             if format == .text { print(token, terminator: " ") }
             return true
         })

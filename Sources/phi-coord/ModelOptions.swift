@@ -30,8 +30,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Context budget in tokens of each session (default: prompt + max tokens).")
     var context: Int?
 
-    @Option(name: .long, help: "Tokens per prefill chunk.")
+    @Option(name: .long, help: "Tokens per prefill chunk (default: the manifest's, else 512).")
     var chunk: Int?
+
+    @Option(name: .long, help: "KV cache format of every stage: f32 (exact, the default), f16, q8_0.")
+    var kv: KVFormat?
 
     @Option(name: .long, help: "Kernel instruction set: best, scalar, avx2, neon.")
     var kernels: KernelSet = .best
@@ -61,22 +64,30 @@ struct ModelOptions: ParsableArguments {
         context ?? (try? loadManifest())?.contextTokens ?? min(needed, config.maxPositionEmbeddings)
     }
 
-    /// The pipeline the options describe. A cluster's workers reserve `contextTokens` per session.
+    /// The KV format: the flag, the manifest's, or f32 (exact).
+    var kvFormat: KVFormat { kv ?? (try? loadManifest())?.kvFormat ?? .f32 }
+
+    /// The pipeline the options describe. A cluster's workers reserve `contextTokens` per session
+    /// in `kvFormat`; the coordinator refuses, before any pass, workers that cannot hold that.
     func pipeline(_ source: ModelSource, contextTokens: Int) async throws -> any Pipeline {
         var logger = Logger(label: "phi-coord")
         logger.logLevel = .warning
         if let manifest = try loadManifest() {
             try manifest.checkLayerOrderIfGiven(layerCount: source.config.layerCount)
-            return try await ClusterPipeline.connect(model: source, options: ClusterOptions(manifest: manifest, contextTokens: contextTokens),
-                                                     logger: logger)
+            var options = ClusterOptions(manifest: manifest, contextTokens: contextTokens)
+            options.kvFormat = kvFormat
+            options.chunkTokens = chunkTokens
+            return try await ClusterPipeline.connect(model: source, options: options, logger: logger)
         }
         if let workers {
             let endpoints = workers.split(separator: ",").map { ClusterOptions.Endpoint(name: String($0), address: String($0)) }
             let options = ClusterOptions(workers: endpoints, secretFile: secretFile.map { URL(fileURLWithPath: $0) },
-                                         wireDType: wireDType ?? .f32, contextTokens: contextTokens)
+                                         wireDType: wireDType ?? .f32, contextTokens: contextTokens, kvFormat: kvFormat,
+                                         chunkTokens: chunkTokens)
             return try await ClusterPipeline.connect(model: source, options: options, logger: logger)
         }
-        return try LocalPipeline(model: source, format: quant, compute: try Compute(threads: threads, kernels: kernels))
+        return try LocalPipeline(model: source, format: quant, compute: try Compute(threads: threads, kernels: kernels),
+                                 kvFormat: kvFormat)
     }
 }
 

@@ -16,6 +16,7 @@ struct PhiCoord: AsyncParsableCommand {
             Plan.self,
             Synth.self,
             Up.self,
+            Job.self,
             TokenizerBench.self,
             Serve.self,
             Chat.self,

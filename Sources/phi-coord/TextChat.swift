@@ -38,12 +38,12 @@ struct TextChat {
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
         var reply = ""
         let output = FileHandle.standardOutput
+        let progress = ProgressReporter(label: "prompt")
+        defer { progress.finish() }
         let result = try await generator.generate(session: session, prompt: prompt, parameters: parameters,
-                                                  progress: { done, total in
-                                                      if total >= 256 {
-                                                          FileHandle.standardError.write(Data("\rprompt \(done)/\(total) tokens".utf8))
-                                                      }
-                                                  }, onToken: { token in
+                                                  progress: progress.meter(promptTokens: prompt.count,
+                                                                           chunkTokens: generator.chunkTokens)?.callback,
+                                                  onToken: { token in
             let piece = (try? detokenizer.feed(token)) ?? ""
             reply += piece
             output.write(Data(piece.utf8))

@@ -23,6 +23,12 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Context budget of a session in tokens (default: the manifest's, else 4096).")
     var context: Int?
 
+    @Option(help: "Tokens per prefill chunk (default: the manifest's, else 512).")
+    var chunk: Int?
+
+    @Option(help: "KV cache format of every worker: f32 (exact), f16, q8_0 (default: the manifest's, else f32).")
+    var kv: KVFormat?
+
     @OptionGroup var sampling: SamplingOptions
 
     @Option(name: .customLong("start-timeout"), help: "Seconds to wait for the local workers to load and listen.")
@@ -32,8 +38,10 @@ struct Up: AsyncParsableCommand {
         let manifest = try Manifest.load(URL(fileURLWithPath: self.manifest))
         let source = try ModelSource.open(manifest.modelPath)
         let contextTokens = context ?? manifest.contextTokens ?? min(4096, source.config.maxPositionEmbeddings)
-        let split = try manifest.split(config: source.config, format: manifest.quant ?? .bf16, kvFormat: .f32,
-                                       contextTokens: contextTokens, chunkTokens: manifest.chunkTokens ?? Generator.defaultChunkTokens)
+        let kvFormat = kv ?? manifest.kvFormat ?? .f32
+        let chunkTokens = chunk ?? manifest.chunkTokens ?? Generator.defaultChunkTokens
+        let split = try manifest.split(config: source.config, format: manifest.quant ?? .bf16, kvFormat: kvFormat,
+                                       contextTokens: contextTokens, chunkTokens: chunkTokens)
         let workers = LocalWorkers(logDirectory: FileManager.default.temporaryDirectory
             .appendingPathComponent("phi-cluster-\(ProcessInfo.processInfo.processIdentifier)"))
         let stopper = SignalStopper { workers.stopAll() }
@@ -47,15 +55,21 @@ struct Up: AsyncParsableCommand {
         for index in withSplit.workers.indices { withSplit.workers[index].layers = split[index] }
         var logger = Logger(label: "phi-coord")
         logger.logLevel = .warning
-        let pipeline = try await ClusterPipeline.connect(model: source, options: ClusterOptions(manifest: withSplit, contextTokens: contextTokens),
-                                                         logger: logger)
+        var options = ClusterOptions(manifest: withSplit, contextTokens: contextTokens)
+        options.kvFormat = kvFormat
+        options.chunkTokens = chunkTokens
+        let pipeline = try await ClusterPipeline.connect(model: source, options: options, logger: logger)
         let stages = await pipeline.stages.map { "\($0.name) [\(LayerRangeText.format($0.layers))]" }.joined(separator: " → ")
         FileHandle.standardError.write(Data("cluster up: \(stages) (logs in \(workers.logDirectory.path))\n".utf8))
         let parameters = try sampling.parameters(config: source.config)
-        let generator = Generator(pipeline: pipeline, chunkTokens: manifest.chunkTokens ?? Generator.defaultChunkTokens)
+        let generator = Generator(pipeline: pipeline, chunkTokens: chunkTokens)
         if let promptIDs {
             try await pipeline.openSession(SessionID(1), contextTokens: contextTokens)
-            let result = try await generator.generate(session: SessionID(1), prompt: promptIDs.ids, parameters: parameters)
+            let progress = ProgressReporter()
+            defer { progress.finish() }
+            let result = try await generator.generate(
+                session: SessionID(1), prompt: promptIDs.ids, parameters: parameters,
+                progress: progress.meter(promptTokens: promptIDs.ids.count, chunkTokens: generator.chunkTokens)?.callback)
             print(result.tokens.map(String.init).joined(separator: " "))
             return
         }

@@ -38,12 +38,29 @@ struct PhiWorker: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "KV cache formats the coordinator may choose, comma-separated: f32, f16, q8_0 (default: all).")
+    var kv: String?
+
+    @Option(name: .customLong("state-dir"), help: "Directory for KV checkpoints of long jobs (default: ./phi-worker-state).")
+    var stateDir: String?
+
     func validate() throws {
         if let layers, LayerRangeText.parse(layers) == nil {
             throw ValidationError("--layers must look like 0-15, not '\(layers)'")
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let cpus, CPUAffinity.parse(cpus) == nil { throw ValidationError("--cpus must look like 0, 0,1 or 0-3, not '\(cpus)'") }
+        _ = try kvFormats()
+    }
+
+    func kvFormats() throws -> [KVFormat] {
+        guard let kv else { return KVFormat.allCases }
+        return try kv.split(separator: ",").map { name in
+            guard let format = KVFormat(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--kv takes f32, f16 or q8_0 (comma-separated), not '\(name)'")
+            }
+            return format
+        }
     }
 
     func run() async throws {
@@ -53,7 +70,8 @@ struct PhiWorker: AsyncParsableCommand {
         if let pinned { try CPUAffinity.pinProcess(to: pinned) }
         let options = WorkerOptions(
             name: name ?? listen, modelPath: URL(fileURLWithPath: model), layers: layers.flatMap(LayerRangeText.parse),
-            listenAddress: listen, secretFile: secretFile.map { URL(fileURLWithPath: $0) }, threads: threads ?? pinned?.count, quant: quant)
+            listenAddress: listen, secretFile: secretFile.map { URL(fileURLWithPath: $0) }, threads: threads ?? pinned?.count, quant: quant,
+            kvFormats: try kvFormats(), stateDirectory: stateDir.map { URL(fileURLWithPath: $0) } ?? WorkerOptions.defaultStateDirectory)
         let node = try await WorkerNode(options: options, logger: logger)
         // Written unbuffered: whoever started the worker waits for this line to learn the address.
         FileHandle.standardOutput.write(Data("phi-worker \(PhiClusterVersion.current) '\(options.name)' listening on \(node.listener.boundAddress)\n".utf8))

@@ -147,6 +147,43 @@ static void check_attention(const phi_kernels *k, int64_t count, int64_t head_di
     free(q); free(keys); free(values); free(scores); free(expected); free(got);
 }
 
+/// Attention over f32/f16/q8_0 KV rows: every table equals the scalar one bit for bit, and the
+/// scalar one equals phi_attend_head_f32 over the dequantized rows.
+static void check_attention_kv(const phi_kernels *k, phi_format format, int64_t count, int64_t head_dim) {
+    const phi_kernels *ref = phi_kernels_scalar();
+    const size_t row_bytes = phi_kv_row_bytes(format, head_dim) + (format == PHI_FORMAT_F32 ? 12 : 6);  // padded rows
+    const int64_t heads = 4, q_stride = head_dim + 3, out_stride = head_dim + 5;
+    uint8_t *keys = malloc(row_bytes * count + 1), *values = malloc(row_bytes * count + 1);
+    float *x = malloc(sizeof(float) * head_dim), *dk = malloc(sizeof(float) * head_dim * count);
+    float *dv = malloc(sizeof(float) * head_dim * count);
+    for (int64_t p = 0; p < count; p++) {
+        for (int64_t i = 0; i < head_dim; i++) x[i] = uniform(-3, 3);
+        phi_kv_store_row(format, x, keys + p * row_bytes, head_dim);
+        phi_kv_load_row(format, keys + p * row_bytes, dk + p * head_dim, head_dim);
+        for (int64_t i = 0; i < head_dim; i++) x[i] = uniform(-1, 1);
+        phi_kv_store_row(format, x, values + p * row_bytes, head_dim);
+        phi_kv_load_row(format, values + p * row_bytes, dv + p * head_dim, head_dim);
+    }
+    float *q = malloc(sizeof(float) * q_stride * heads), *scores = malloc(sizeof(float) * count * heads);
+    float *expected = malloc(sizeof(float) * out_stride * heads), *got = malloc(sizeof(float) * out_stride * heads);
+    float *head = malloc(sizeof(float) * head_dim);
+    for (int64_t i = 0; i < q_stride * heads; i++) q[i] = uniform(-3, 3);
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    for (int64_t h = 1; h <= heads; h++) {
+        ref->attend_group_kv(format, q, q_stride, h, keys, values, row_bytes, count, head_dim, scale, scores, expected, out_stride);
+        k->attend_group_kv(format, q, q_stride, h, keys, values, row_bytes, count, head_dim, scale, scores, got, out_stride);
+        int ok = 1;
+        for (int64_t g = 0; g < h; g++) {
+            ok &= memcmp(expected + g * out_stride, got + g * out_stride, sizeof(float) * head_dim) == 0;
+            phi_attend_head_f32(q + g * q_stride, dk, dv, head_dim, count, head_dim, scale, scores, head);
+            check(memcmp(head, expected + g * out_stride, sizeof(float) * head_dim) == 0, ref->name,
+                  "attend_group_kv equals attend_head on dequantized rows", format, count, head_dim);
+        }
+        check(ok, k->name, "attend_group_kv", format, count, head_dim * 10 + h);
+    }
+    free(keys); free(values); free(x); free(dk); free(dv); free(q); free(scores); free(expected); free(got); free(head);
+}
+
 int main(void) {
     const phi_kernels *tables[8];
     const int count = phi_kernels_available(tables, 8);
@@ -176,6 +213,10 @@ int main(void) {
             check_attention(k, counts[c], 128, 128 * 3);
             check_attention(k, counts[c], 96, 100);
             check_attention(k, counts[c], 13, 13);
+            const phi_format kv_formats[] = {PHI_FORMAT_F32, PHI_FORMAT_F16, PHI_FORMAT_Q8_0};
+            const int64_t head_dims[] = {128, 16, 96, 13, 40};
+            for (int f = 0; f < 3; f++)
+                for (int d = 0; d < 5; d++) check_attention_kv(k, kv_formats[f], counts[c], head_dims[d]);
         }
     }
     printf("%d passed, %d failed\n", passed, failed);

@@ -140,6 +140,14 @@ typedef struct phi_kernels {
     void (*attend_group)(const float *q, int64_t q_stride, int64_t heads, const float *keys,
                          const float *values, int64_t stride, int64_t count, int64_t head_dim,
                          float scale, float *scores, float *out, int64_t out_stride);
+    /// attend_group over keys and values stored as `format` (F32, F16 or Q8_0; see phi_kv_row_bytes),
+    /// one position's vector of a head every `row_bytes` bytes. Each head's output equals
+    /// phi_attend_head_f32's over the dequantized keys and values, bit for bit (f16 and q8_0
+    /// values widen to f32 exactly: a q8_0 value d * q has at most 18 significant bits).
+    void (*attend_group_kv)(phi_format format, const float *q, int64_t q_stride, int64_t heads,
+                            const void *keys, const void *values, size_t row_bytes, int64_t count,
+                            int64_t head_dim, float scale, float *scores, float *out,
+                            int64_t out_stride);
 } phi_kernels;
 
 /// The portable reference; always built.
@@ -156,6 +164,20 @@ int phi_kernels_available(const phi_kernels **tables, int capacity);
 
 /// Bytes of one row of `n` elements in `format` (n % 32 == 0 for quantized formats).
 size_t phi_row_bytes(phi_format format, int64_t n);
+
+// ---- KV cache rows (attention_kv.c) ----
+// A KV cache holds, per KV head and position, one vector of head_dim keys (or values) in F32,
+// F16 or Q8_0. A q8_0 vector is ceil(head_dim / 32) blocks over the head's own values, zero-padded
+// to a whole block, so a head never shares a block (and its scale) with its neighbour whatever
+// head_dim is (16 in tiny-phi4: half a block; 128 in Phi-4-mini: four).
+
+/// Bytes of one head vector of `head_dim` values stored as `format` (F32, F16 or Q8_0).
+size_t phi_kv_row_bytes(phi_format format, int64_t head_dim);
+/// Stores `head_dim` floats as one head vector: f32 copied, f16 rounded to nearest even, q8_0
+/// by phi_quantize_row_q8_0 over the zero-padded blocks.
+void phi_kv_store_row(phi_format format, const float *x, void *row, int64_t head_dim);
+/// Reads one head vector back as `head_dim` floats (exact).
+void phi_kv_load_row(phi_format format, const void *row, float *y, int64_t head_dim);
 
 #ifdef __cplusplus
 }

@@ -9,11 +9,14 @@ public struct ClusterOptions: Sendable {
         public var address: String
         /// The layers the manifest says it holds (checked against its Hello); nil to take its word.
         public var layers: Range<Int>?
+        /// Memory the manifest lets it use (checked against the job's plan before any pass).
+        public var memoryBytes: Int?
 
-        public init(name: String, address: String, layers: Range<Int>? = nil) {
+        public init(name: String, address: String, layers: Range<Int>? = nil, memoryBytes: Int? = nil) {
             self.name = name
             self.address = address
             self.layers = layers
+            self.memoryBytes = memoryBytes
         }
     }
 
@@ -36,11 +39,23 @@ public struct ClusterOptions: Sendable {
     /// How long a spare may take to load a dead worker's layers.
     public var spareLoadTimeout: Duration
     public var transport: TransportOptions
+    /// Element type of every worker's KV cache, decided here for the whole ring: f32 (exact) by
+    /// default, f16 to halve it, q8_0 to nearly quarter it (docs/PERFORMANCE.md, "KV cache formats").
+    public var kvFormat: KVFormat
+    /// Tokens per prefill chunk, for the memory check (scratch grows with it).
+    public var chunkTokens: Int
+    /// Whether `connect` refuses a cluster whose workers cannot hold a session of `contextTokens`
+    /// (by their manifest budgets and the free memory they report).
+    public var checksMemory: Bool
 
     public init(workers: [Endpoint], spares: [Endpoint] = [], secretFile: URL? = nil, wireDType: ActivationDType = .f32,
                 contextTokens: Int, maxSessions: Int = 16, coordinatorAddress: String? = nil, weightFormat: WeightFormat? = nil,
                 healthInterval: Duration = .seconds(1), healthTimeout: Duration = .seconds(2),
-                spareLoadTimeout: Duration = .seconds(300), transport: TransportOptions = TransportOptions()) {
+                spareLoadTimeout: Duration = .seconds(300), transport: TransportOptions = TransportOptions(),
+                kvFormat: KVFormat = .f32, chunkTokens: Int = 512, checksMemory: Bool = true) {
+        self.kvFormat = kvFormat
+        self.chunkTokens = chunkTokens
+        self.checksMemory = checksMemory
         self.workers = workers
         self.spares = spares
         self.secretFile = secretFile
@@ -57,10 +72,11 @@ public struct ClusterOptions: Sendable {
 
     /// Options for the cluster a manifest describes.
     public init(manifest: Manifest, contextTokens: Int) {
-        self.init(workers: manifest.workers.map { Endpoint(name: $0.name, address: $0.address, layers: $0.layers) },
-                  spares: manifest.spares.map { Endpoint(name: $0.name, address: $0.address) },
+        self.init(workers: manifest.workers.map { Endpoint(name: $0.name, address: $0.address, layers: $0.layers, memoryBytes: $0.memoryBytes) },
+                  spares: manifest.spares.map { Endpoint(name: $0.name, address: $0.address, memoryBytes: $0.memoryBytes) },
                   secretFile: manifest.secretFile, wireDType: manifest.wireDType, contextTokens: contextTokens,
-                  coordinatorAddress: manifest.coordinatorAddress, weightFormat: manifest.quant)
+                  coordinatorAddress: manifest.coordinatorAddress, weightFormat: manifest.quant,
+                  kvFormat: manifest.kvFormat ?? .f32, chunkTokens: manifest.chunkTokens ?? 512)
     }
 }
 

@@ -41,7 +41,7 @@ extension ClusterPipeline {
                         // A worker could not reach the next: that one is down (failover may follow).
                         await pipeline?.markDown(address: report.peer, reason: "its upstream neighbour cannot reach it (\(report.message))")
                     } else if report.sessionID != 0 {
-                        router.fail(session: report.sessionID, with: ErrorReportError(report: report))
+                        router.fail(session: report.sessionID, sequence: report.sequence, with: ErrorReportError(report: report))
                     }
                     return .ack(Ack())
                 default:
@@ -51,13 +51,23 @@ extension ClusterPipeline {
             }
         }
         var links: [Link] = []
+        var memory: [WorkerMemory] = []
         for endpoint in options.workers {
             let (connection, hello) = try await admit(endpoint)
+            links.append(Link(name: endpoint.name, connection: connection, layers: hello.layers,
+                              weightFormat: hello.capabilities.weightFormat))
+            // Kept in `links` first, so the connection closes with the others when a check fails.
+            self.links = links
             if let expected = endpoint.layers, expected != hello.layers {
                 throw ClusterError.layersDiffer(worker: endpoint.name, manifest: expected, reported: hello.layers)
             }
-            links.append(Link(name: endpoint.name, connection: connection, layers: hello.layers,
-                              weightFormat: hello.capabilities.weightFormat))
+            guard hello.capabilities.kvFormats.contains(options.kvFormat.wireFormat) else {
+                throw ClusterError.refused(worker: endpoint.name, address: endpoint.address, reason: "it keeps KV caches in "
+                    + "\(hello.capabilities.kvFormats.map(\.description).joined(separator: ", ")) only, not \(options.kvFormat.rawValue)")
+            }
+            memory.append(WorkerMemory(name: endpoint.name, address: endpoint.address, layers: hello.layers,
+                                       budgetBytes: endpoint.memoryBytes, freeBytes: Int(hello.load.freeMemoryBytes),
+                                       loadedWeightBytes: Int(hello.load.weightBytes)))
         }
         do {
             try LayerCoverage.check(links.map(\.layers), layerCount: config.layerCount)
@@ -65,7 +75,10 @@ extension ClusterPipeline {
             let described = links.map { "'\($0.name)' \(LayerRangeText.format($0.layers))" }.joined(separator: ", ")
             throw ClusterError.coverage("\(error) (workers in order: \(described))")
         }
-        self.links = links
+        if options.checksMemory, let format = links.first?.weightFormat.weightFormat {
+            try MemoryPlan.check(workers: memory, config: config, format: format, kvFormat: options.kvFormat,
+                                 contextTokens: options.contextTokens, chunkTokens: options.chunkTokens)
+        }
         for endpoint in options.spares {
             do {
                 let (connection, _) = try await admit(endpoint)
@@ -106,7 +119,8 @@ extension ClusterPipeline {
         let link = links[index]
         let nextHop = index + 1 < links.count ? links[index + 1].connection.address : listener.boundAddress
         let configure = Configure(nextHop: nextHop, coordinator: listener.boundAddress, wireDType: options.wireDType.wireDType,
-                                  sessionContextTokens: options.contextTokens, maxSessions: options.maxSessions, layers: link.layers)
+                                  sessionContextTokens: options.contextTokens, maxSessions: options.maxSessions, layers: link.layers,
+                                  kvFormat: options.kvFormat.wireFormat)
         do {
             _ = try await link.connection.requestAck(.configure(configure))
         } catch {

@@ -124,7 +124,7 @@ extension ClusterPipeline {
         for (session, log) in sessions where !log.tokens.isEmpty {
             logger.info("rebuilding \(session): \(log.tokens.count) tokens")
             _ = try await run(session: session, tokens: log.tokens, from: 0, ropeFactors: log.ropeFactors ?? .short,
-                              logits: .none, chunkTokens: 512, progress: nil)
+                              logits: .none, chunkTokens: options.chunkTokens, progress: nil)
         }
     }
 

@@ -60,7 +60,9 @@ public actor ClusterPipeline: Pipeline {
         try await awaitHealthyRing()
         try await resetOnWorkers(session)
         sessions[session] = SessionLog(contextTokens: contextTokens)
-        nextSequence[session] = nextSequence[session] ?? 1
+        // Sequences start at a random point, so results and reports of an earlier coordinator's
+        // frames still travelling the ring (it died mid-prefill) never match this one's.
+        nextSequence[session] = nextSequence[session] ?? UInt64.random(in: 1...(1 << 48))
     }
 
     public func closeSession(_ session: SessionID) async {

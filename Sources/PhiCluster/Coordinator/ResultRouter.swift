@@ -15,6 +15,8 @@ final class ResultRouter: Sendable {
         var arrived: [Key: Result<LogitsFrame, any Error>] = [:]
         var failedSessions: [UInt64: any Error] = [:]
         var failure: (any Error)?
+        /// Results announced and not yet handed out.
+        var expected: Set<Key> = []
     }
 
     private let state = Mutex(State())
@@ -22,6 +24,7 @@ final class ResultRouter: Sendable {
     /// Announces that a result for `key` will be awaited (so a failure before the wait reaches it).
     func expect(_ key: Key) {
         state.withLock { state in
+            state.expected.insert(key)
             if let failure = state.failure ?? state.failedSessions[key.session] {
                 state.arrived[key] = .failure(failure)
             }
@@ -32,8 +35,14 @@ final class ResultRouter: Sendable {
     func result(for key: Key) async throws -> LogitsFrame {
         try await withCheckedThrowingContinuation { continuation in
             let ready: Result<LogitsFrame, any Error>? = state.withLock { state in
-                if let result = state.arrived.removeValue(forKey: key) { return result }
-                if let failure = state.failure ?? state.failedSessions[key.session] { return .failure(failure) }
+                if let result = state.arrived.removeValue(forKey: key) {
+                    state.expected.remove(key)
+                    return result
+                }
+                if let failure = state.failure ?? state.failedSessions[key.session] {
+                    state.expected.remove(key)
+                    return .failure(failure)
+                }
                 state.waiting[key] = continuation
                 return nil
             }
@@ -44,18 +53,26 @@ final class ResultRouter: Sendable {
     func deliver(_ frame: LogitsFrame) {
         let key = Key(session: frame.sessionID, sequence: frame.sequence)
         let waiter = state.withLock { state in
-            if let waiter = state.waiting.removeValue(forKey: key) { return waiter as CheckedContinuation<LogitsFrame, any Error>? }
+            // A result nobody announced: a frame of an earlier coordinator still in the ring.
+            guard state.expected.contains(key) else { return nil as CheckedContinuation<LogitsFrame, any Error>? }
+            if let waiter = state.waiting.removeValue(forKey: key) {
+                state.expected.remove(key)
+                return waiter as CheckedContinuation<LogitsFrame, any Error>?
+            }
             state.arrived[key] = .success(frame)
             return nil
         }
         waiter?.resume(returning: frame)
     }
 
-    /// Fails every pass of `session` waiting now or about to wait, until `clear(session:)`.
-    func fail(session: UInt64, with error: any Error) {
-        let waiters = state.withLock { state in
+    /// Fails every pass of `session` waiting now or about to wait, until `clear(session:)`; a
+    /// report about a frame this coordinator never sent (`sequence` not expected) is ignored.
+    func fail(session: UInt64, sequence: UInt64 = 0, with error: any Error) {
+        let waiters = state.withLock { state -> [CheckedContinuation<LogitsFrame, any Error>] in
+            if sequence != 0 && !state.expected.contains(Key(session: session, sequence: sequence)) { return [] }
             state.failedSessions[session] = error
             let keys = state.waiting.keys.filter { $0.session == session }
+            state.expected.subtract(keys)
             return keys.compactMap { state.waiting.removeValue(forKey: $0) }
         }
         for waiter in waiters { waiter.resume(throwing: error) }
@@ -65,6 +82,7 @@ final class ResultRouter: Sendable {
     func failAll(with error: any Error) {
         let waiters = state.withLock { state in
             state.failure = error
+            state.expected.subtract(state.waiting.keys)
             defer { state.waiting = [:] }
             return Array(state.waiting.values)
         }
@@ -75,6 +93,7 @@ final class ResultRouter: Sendable {
         state.withLock { state in
             state.failedSessions[session] = nil
             state.arrived = state.arrived.filter { $0.key.session != session }
+            state.expected = state.expected.filter { $0.session != session }
         }
     }
 
@@ -83,6 +102,7 @@ final class ResultRouter: Sendable {
             state.failure = nil
             state.failedSessions = [:]
             state.arrived = [:]
+            state.expected = []
         }
     }
 }

@@ -8,26 +8,30 @@ public actor LocalPipeline: Pipeline {
     private var sessions: [SessionID: (log: SessionLog, caches: [KVCache])] = [:]
     private var scratch = Scratch()
     private let executor: DedicatedThreadExecutor
+    /// Element type of every session's KV caches.
+    public nonisolated let kvFormat: KVFormat
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// `stages` must cover the model's layers in order, each starting where the previous ends.
-    public init(stages: [Stage]) throws {
+    public init(stages: [Stage], kvFormat: KVFormat = .f32) throws {
         guard let first = stages.first else { throw LayerCoverageError.empty }
         try LayerCoverage.check(stages.map(\.layers), layerCount: first.config.layerCount)
         config = first.config
         self.stages = stages
+        self.kvFormat = kvFormat
         executor = DedicatedThreadExecutor(name: "phi-local-pipeline")
     }
 
     /// One stage of every layer of `model`.
-    public init(model: ModelSource, format: WeightFormat?, compute: Compute, split: [Range<Int>]? = nil) throws {
+    public init(model: ModelSource, format: WeightFormat?, compute: Compute, split: [Range<Int>]? = nil,
+                kvFormat: KVFormat = .f32) throws {
         let ranges = split ?? [model.config.allLayers]
-        try self.init(stages: try ranges.map { try model.loadStage(layers: $0, format: format, compute: compute) })
+        try self.init(stages: try ranges.map { try model.loadStage(layers: $0, format: format, compute: compute) }, kvFormat: kvFormat)
     }
 
     public func openSession(_ session: SessionID, contextTokens: Int) throws {
-        let caches = try stages.map { try KVCache(config: config, layers: $0.layers, capacity: contextTokens) }
+        let caches = try stages.map { try KVCache(config: config, layers: $0.layers, capacity: contextTokens, format: kvFormat) }
         sessions[session] = (SessionLog(contextTokens: contextTokens), caches)
     }
 

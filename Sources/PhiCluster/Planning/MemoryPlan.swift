@@ -2,7 +2,7 @@ import PhiModel
 
 /// What each node of a pipeline needs in memory for a job: its weights, the KV cache of its
 /// layers at the job's context, and scratch for a prefill chunk. The numbers come from the same
-/// formulas the engine allocates with (`WeightFormat.rowBytes`, `KVFormat.bytes`, `Scratch.bytes`).
+/// formulas the engine allocates with (`WeightFormat.rowBytes`, `KVCache.bytes`, `Scratch.bytes`).
 public struct MemoryPlan: Sendable, Equatable {
     public struct Node: Sendable, Equatable {
         public let name: String
@@ -69,9 +69,9 @@ public struct MemoryPlan: Sendable, Equatable {
         config.vocabularySize * format.rowBytes(columns: config.hiddenSize) + config.hiddenSize * MemoryLayout<Float>.size
     }
 
-    /// K and V of `layers` layers for `tokens` positions.
+    /// K and V of `layers` layers for `tokens` positions: what `KVCache` reserves.
     public static func kvBytes(config: ModelConfig, format: KVFormat, layers: Int, tokens: Int) -> Int {
-        layers * tokens * format.bytes(values: config.kvValuesPerTokenPerLayer)
+        KVCache.bytes(config: config, format: format, layerCount: layers, tokens: tokens)
     }
 
     /// `layerCount` layers over `nodes` nodes, as evenly as possible (earlier nodes take the remainder).

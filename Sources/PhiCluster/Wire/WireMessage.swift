@@ -25,6 +25,10 @@ public enum WireMessage: Sendable, Equatable {
     case loadLayers(LoadLayers)
     /// Asks the node to finish queued work and exit.
     case shutdown(reason: String)
+    case saveKV(SaveKV)
+    case kvSaved(KVSaved)
+    case loadKV(LoadKV)
+    case kvLoaded(KVLoaded)
 
     /// The message's name in proto/, for logs and errors.
     public var kindName: String {
@@ -47,6 +51,10 @@ public enum WireMessage: Sendable, Equatable {
         case .loadInfo: "LoadInfo"
         case .loadLayers: "LoadLayers"
         case .shutdown: "Shutdown"
+        case .saveKV: "SaveKV"
+        case .kvSaved: "KVSaved"
+        case .loadKV: "LoadKV"
+        case .kvLoaded: "KVLoaded"
         }
     }
 

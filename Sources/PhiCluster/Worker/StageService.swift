@@ -1,5 +1,6 @@
 import Foundation
 import PhiModel
+import Synchronization
 
 /// A worker's stage and the KV caches of its sessions, run on a thread of its own so long passes
 /// never block the listener (which must keep answering health checks meanwhile).
@@ -15,30 +16,60 @@ public actor StageService {
     /// Positions each session's cache holds at most (from the coordinator's Configure).
     public private(set) var contextTokens: Int
     public private(set) var maxSessions: Int
+    /// Element type of the caches of sessions created from now on (the coordinator's Configure).
+    public private(set) var kvFormat: KVFormat = .f32
 
     public init(contextTokens: Int, maxSessions: Int) {
         self.contextTokens = contextTokens
         self.maxSessions = maxSessions
     }
 
+    /// What health checks, stats and load reports read: published after every operation, so they
+    /// are answered at once while a long pass keeps the stage thread busy.
+    public struct Status: Sendable, Equatable {
+        public var layers: Range<Int> = 0..<0
+        public var sessions = 0
+        public var cachedTokens = 0
+        public var cachedBytes = 0
+        public var weightBytes = 0
+        public var kvFormat: KVFormat = .f32
+    }
+
+    private nonisolated let published = Mutex(Status())
+
+    /// The status as of the last operation.
+    public nonisolated var status: Status { published.withLock { $0 } }
+
+    private func publish() {
+        let status = Status(layers: layers, sessions: sessions.count, cachedTokens: cachedTokens, cachedBytes: cachedBytes,
+                            weightBytes: stage?.weightBytes ?? 0, kvFormat: kvFormat)
+        published.withLock { $0 = status }
+    }
+
     public var layers: Range<Int> { stage?.layers ?? 0..<0 }
     public var sessionCount: Int { sessions.count }
     public var cachedTokens: Int { sessions.values.reduce(0) { $0 + $1.tokenCount } }
+    /// Bytes the sessions' valid positions occupy.
+    public var cachedBytes: Int { sessions.values.reduce(0) { $0 + $1.usedBytes } }
 
     /// Loads the weights of `layers` (replacing any stage and dropping every session).
     public func load(model: ModelSource, layers: Range<Int>, format: WeightFormat?, compute: Compute) throws {
         stage = nil
         sessions = [:]
+        defer { publish() }
         stage = try model.loadStage(layers: layers, format: format, compute: compute)
     }
 
-    /// New budgets apply to sessions created from now on.
-    public func configure(contextTokens: Int, maxSessions: Int) {
+    /// New budgets and KV format apply to sessions created from now on.
+    public func configure(contextTokens: Int, maxSessions: Int, kvFormat: KVFormat = .f32) {
         self.contextTokens = contextTokens
         self.maxSessions = maxSessions
+        self.kvFormat = kvFormat
+        publish()
     }
 
     public func reset(session: UInt64?) {
+        defer { publish() }
         if let session {
             sessions[session] = nil
             lastUse[session] = nil
@@ -49,6 +80,7 @@ public actor StageService {
     }
 
     public func trim(session: UInt64, keepTokens: Int) {
+        defer { publish() }
         sessions[session]?.truncate(toTokens: keepTokens)
     }
 
@@ -93,6 +125,7 @@ public actor StageService {
             sessions[frame.sessionID] = cache
             useCounter += 1
             lastUse[frame.sessionID] = useCounter
+            publish()
         }
         do {
             try stage.run(&hidden, positions: frame.positions, ropeFactors: frame.ropeFactors == .long ? .long : .short,
@@ -121,17 +154,49 @@ public actor StageService {
             throw StageFailure(.unknownSession, "session \(frame.sessionID) is unknown here and the frame starts at position "
                 + "\(frame.firstPosition), not 0", field: "ActivationFrame.session_id")
         }
+        do {
+            return try newCache()
+        } catch {
+            throw StageFailure(.contextFull, "\(error)")
+        }
+    }
+
+    /// An empty cache for a new session, evicting the least recently used one at the limit.
+    private func newCache() throws -> KVCache {
         if sessions.count >= maxSessions, let oldest = lastUse.min(by: { $0.value < $1.value })?.key {
             // The coordinator bounds its sessions too; this only guards a worker's memory.
             sessions[oldest] = nil
             lastUse[oldest] = nil
         }
-        guard let stage else { throw StageFailure(.notReady, "no layers loaded") }
-        do {
-            return try KVCache(config: stage.config, layers: stage.layers, capacity: contextTokens)
-        } catch {
-            throw StageFailure(.contextFull, "\(error)")
+        guard let stage else { throw KVCheckpointError.noStage }
+        return try KVCache(config: stage.config, layers: stage.layers, capacity: contextTokens, format: kvFormat)
+    }
+
+    /// Writes positions `positions` of `session`'s cache as a segment of `job` in `store`.
+    public func saveKV(session: UInt64, job: String, positions: Range<Int>, store: KVCheckpointStore) throws -> KVSaved {
+        guard let stage else { throw KVCheckpointError.noStage }
+        guard let cache = sessions[session], cache.tokenCount >= positions.upperBound else {
+            throw KVCheckpointError.notCached(session: session, holds: sessions[session]?.tokenCount ?? 0, needed: positions.upperBound)
         }
+        let saved = try store.save(cache, job: job, positions: positions, config: stage.config)
+        return KVSaved(sessionID: session, file: saved.file, firstToken: positions.lowerBound, endToken: positions.upperBound,
+                       bytes: UInt64(saved.bytes), sha256: saved.sha256)
+    }
+
+    /// Replaces `session`'s cache with the segments of `job` ending at `segmentEnds`. A bad
+    /// segment leaves the session without a cache.
+    public func loadKV(session: UInt64, job: String, segmentEnds: [Int], ropeFactors: RopeFactorSet,
+                       store: KVCheckpointStore) throws -> KVLoaded {
+        guard let stage else { throw KVCheckpointError.noStage }
+        sessions[session] = nil
+        lastUse[session] = nil
+        defer { publish() }
+        var cache = try newCache()
+        let bytes = try store.load(into: &cache, job: job, segmentEnds: segmentEnds, ropeFactors: ropeFactors, config: stage.config)
+        sessions[session] = cache
+        useCounter += 1
+        lastUse[session] = useCounter
+        return KVLoaded(sessionID: session, tokens: cache.tokenCount, bytes: UInt64(bytes))
     }
 
     private func logitsFrame(for frame: ActivationFrame, hidden: Activations, stage: Stage) throws(StageFailure) -> LogitsFrame {

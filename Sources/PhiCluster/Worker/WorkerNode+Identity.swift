@@ -4,17 +4,18 @@ import PhiModel
 extension WorkerNode {
     /// What this worker can do, for its HelloReply.
     static func capabilities(options: WorkerOptions, model: ModelSource, format: WeightFormat) -> Capabilities {
-        Capabilities(wireDTypes: WireDType.allCases, weightFormat: format.wireFormat, kvFormats: [.f32],
+        Capabilities(wireDTypes: WireDType.allCases, weightFormat: format.wireFormat, kvFormats: options.kvFormats.map(\.wireFormat),
                      maxTokensPerFrame: options.transport.limits.maxTokensPerFrame,
                      maxContextTokens: model.config.maxPositionEmbeddings, maxSessions: 64,
                      maxMessageBytes: options.transport.limits.maxMessageBytes,
                      threads: options.threads ?? ThreadPool.availableCores)
     }
 
-    static func loadInfo(state: NodeState, layers: Range<Int>, format: WeightFormat, weightBytes: Int, model: ModelSource) -> LoadInfo {
+    static func loadInfo(state: NodeState, layers: Range<Int>, format: WeightFormat, weightBytes: Int, model: ModelSource,
+                         kvFormat: KVFormat = .f32) -> LoadInfo {
         let config = model.config
         return LoadInfo(state: state, layers: layers, weightFormat: format.wireFormat, weightBytes: UInt64(weightBytes),
-                        kvBytesPerToken: UInt64(KVFormat.f32.bytes(values: config.kvValuesPerTokenPerLayer) * layers.count),
+                        kvBytesPerToken: UInt64(KVCache.bytes(config: config, format: kvFormat, layerCount: layers.count, tokens: 1)),
                         freeMemoryBytes: UInt64(SystemMemory.availableBytes ?? 0),
                         totalMemoryBytes: UInt64(SystemMemory.totalBytes ?? 0))
     }
@@ -28,7 +29,8 @@ extension WorkerNode {
         responder.update(identity: WorkerIdentity(
             nodeName: options.name, model: fingerprint, layers: layers,
             capabilities: Self.capabilities(options: options, model: model, format: format),
-            load: Self.loadInfo(state: state, layers: layers, format: format, weightBytes: stage?.weightBytes ?? 0, model: model)))
+            load: Self.loadInfo(state: state, layers: layers, format: format, weightBytes: stage?.weightBytes ?? 0, model: model,
+                                kvFormat: await service.kvFormat)))
     }
 
     /// A spare (or any worker) loads the layers it is asked for in the background: the reply is

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import PhiModel
 
@@ -5,8 +8,14 @@ extension WorkerNode {
     /// Computes queued frames one after another and forwards each result; a failure is reported
     /// to the coordinator as an `Error` request naming the session and frame.
     func processFrames() async {
-        for await frame in workStream {
+        for await queued in workStream {
+            let frame = queued.frame
+            guard queued.epoch == configurationEpoch else {
+                dropStale(frame)
+                continue
+            }
             let started = ContinuousClock.now
+            let startedNanoseconds = Self.monotonicNanoseconds
             let wireDType = configuration?.wireDType ?? .f32
             let result: Result<StageService.Output, StageFailure>
             do {
@@ -16,6 +25,15 @@ extension WorkerNode {
             }
             let computed = ContinuousClock.now
             frameDone(tokens: frame.tokenCount, compute: computed - started)
+            // A trace of when each frame ran, on the machine's monotonic clock (comparable across
+            // the workers of one machine): shows chunks of a prefill overlapping across stages.
+            let trace = "computed session \(frame.sessionID) frame \(frame.sequence) positions \(frame.firstPosition)..<"
+                + "\(frame.firstPosition + frame.tokenCount) monotonic \(startedNanoseconds)-\(Self.monotonicNanoseconds) ns"
+            logger.debug("\(trace)")
+            guard queued.epoch == configurationEpoch else {
+                logger.info("dropped the result of session \(frame.sessionID) frame \(frame.sequence): the ring was reconfigured meanwhile")
+                continue
+            }
             switch result {
             case let .success(output):
                 await forward(output, of: frame)
@@ -26,6 +44,11 @@ extension WorkerNode {
                                          field: failure.field, sessionID: frame.sessionID, sequence: frame.sequence))
             }
         }
+    }
+
+    private func dropStale(_ frame: ActivationFrame) {
+        queued -= 1
+        logger.info("dropped session \(frame.sessionID) frame \(frame.sequence), queued before the ring was reconfigured")
     }
 
     private func frameDone(tokens: Int, compute: Duration) {
@@ -77,12 +100,20 @@ extension WorkerNode {
     }
 
     func statsReply() async -> StatsReply {
-        StatsReply(layers: await service.layers, frames: stats.frames, tokens: stats.tokens, computeTime: stats.computeTime,
+        let status = service.status
+        return StatsReply(layers: status.layers, frames: stats.frames, tokens: stats.tokens, computeTime: stats.computeTime,
                    queueWaitTime: stats.queueWaitTime, sendTime: stats.sendTime, queueDepth: queued,
-                   maxQueueDepth: stats.maxQueueDepth, sessions: await service.sessionCount,
-                   kvTokens: UInt64(await service.cachedTokens), kvBytes: 0,
-                   weightBytes: UInt64(await service.stage?.weightBytes ?? 0),
+                   maxQueueDepth: stats.maxQueueDepth, sessions: status.sessions,
+                   kvTokens: UInt64(status.cachedTokens), kvBytes: UInt64(status.cachedBytes),
+                   weightBytes: UInt64(status.weightBytes),
                    residentBytes: UInt64(SystemMemory.residentBytes ?? 0), uptime: ContinuousClock.now - startedAt,
                    errors: stats.errors)
+    }
+
+    /// CLOCK_MONOTONIC in nanoseconds.
+    static var monotonicNanoseconds: UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

@@ -23,8 +23,17 @@ public actor WorkerNode {
     var coordinator: PeerConnection?
     var queued = 0
     var stats = Counters()
-    let work: AsyncStream<ActivationFrame>.Continuation
-    let workStream: AsyncStream<ActivationFrame>
+    let work: AsyncStream<QueuedFrame>.Continuation
+    let workStream: AsyncStream<QueuedFrame>
+    /// Counts configurations: frames queued under an earlier one belong to a ring that no longer
+    /// exists (a coordinator that died mid-prefill) and are dropped, not computed into the new
+    /// ring's sessions.
+    var configurationEpoch = 0
+
+    struct QueuedFrame: Sendable {
+        let frame: ActivationFrame
+        let epoch: Int
+    }
     private var isShuttingDown = false
 
     struct Counters {
@@ -53,7 +62,7 @@ public actor WorkerNode {
         } else {
             state = .idle
         }
-        (workStream, work) = AsyncStream.makeStream(of: ActivationFrame.self)
+        (workStream, work) = AsyncStream.makeStream(of: QueuedFrame.self)
         let identity = WorkerIdentity(
             nodeName: options.name, model: try model.fingerprint(layers: options.layers), layers: options.layers ?? 0..<0,
             capabilities: Self.capabilities(options: options, model: model, format: options.quant ?? .bf16),
@@ -97,16 +106,19 @@ public actor WorkerNode {
             await service.trim(session: trim.sessionID, keepTokens: trim.keepTokens)
             return .ack(Ack(sessionID: trim.sessionID))
         case .healthRequest:
-            return .healthReply(HealthReply(state: state, layers: await service.layers, queueDepth: queued,
-                                            sessions: await service.sessionCount, uptime: ContinuousClock.now - startedAt,
+            // From the published status: a worker deep in a long pass still answers at once.
+            let status = service.status
+            return .healthReply(HealthReply(state: state, layers: status.layers, queueDepth: queued,
+                                            sessions: status.sessions, uptime: ContinuousClock.now - startedAt,
                                             detail: detail))
         case let .statsRequest(reset):
             let reply = await statsReply()
             if reset { stats = Counters() }
             return .statsReply(reply)
         case .loadInfoRequest:
-            return .loadInfo(Self.loadInfo(state: state, layers: await service.layers, format: options.quant ?? .bf16,
-                                           weightBytes: await service.stage?.weightBytes ?? 0, model: model))
+            let status = service.status
+            return .loadInfo(Self.loadInfo(state: state, layers: status.layers, format: options.quant ?? .bf16,
+                                           weightBytes: status.weightBytes, model: model, kvFormat: status.kvFormat))
         case let .loadLayers(request):
             return startLoading(request)
         case let .shutdown(reason):
@@ -121,7 +133,11 @@ public actor WorkerNode {
         case let .error(report):
             logger.warning("\(received.isAuthenticated ? "" : "advisory (unauthenticated) ")error from \(received.peer): \(report.message)")
             return .ack(Ack())
-        case .helloReply, .ack, .logits, .statsReply, .healthReply, .loadInfo:
+        case let .saveKV(request):
+            return await saveKV(request, from: received.peer)
+        case let .loadKV(request):
+            return await loadKV(request, from: received.peer)
+        case .helloReply, .ack, .logits, .statsReply, .healthReply, .loadInfo, .kvSaved, .kvLoaded:
             stats.errors += 1
             return .error(ErrorReport(code: .invalidField, message: "a worker does not take \(received.message.kindName) requests",
                                       origin: options.name, peer: received.peer))
@@ -135,15 +151,23 @@ public actor WorkerNode {
             return .error(ErrorReport(code: .wrongLayers, message: "the coordinator expects layers \(LayerRangeText.format(configure.layers)), "
                 + "worker '\(options.name)' holds \(LayerRangeText.format(layers))", origin: options.name, peer: peer, field: "Configure.layers"))
         }
+        guard options.kvFormats.contains(configure.kvFormat.kvFormat) else {
+            return .error(ErrorReport(code: .unsupported, message: "worker '\(options.name)' keeps KV caches in "
+                + "\(options.kvFormats.map(\.rawValue).joined(separator: ", ")) only, not \(configure.kvFormat)",
+                                      origin: options.name, peer: peer, field: "Configure.kv_format"))
+        }
         do {
+            // Old connections close in the background: a close waits for the requests still in
+            // flight on it (results for a coordinator that died wait up to their timeout), and the
+            // new ring must not.
             if nextHop?.address != configure.nextHop {
-                await nextHop?.close()
+                if let old = nextHop { Task { await old.close() } }
                 nextHop = nil
                 nextHop = try await PeerConnection.connect(to: configure.nextHop, name: "next hop", authenticator: authenticator,
                                                            options: options.transport)
             }
             if !configure.coordinator.isEmpty && coordinator?.address != configure.coordinator {
-                await coordinator?.close()
+                if let old = coordinator { Task { await old.close() } }
                 coordinator = nil
                 coordinator = configure.coordinator == configure.nextHop ? nextHop
                     : try await PeerConnection.connect(to: configure.coordinator, name: "coordinator", authenticator: authenticator,
@@ -154,11 +178,13 @@ public actor WorkerNode {
                                       peer: configure.nextHop, field: "Configure.next_hop"))
         }
         // A new configuration is a new ring (a coordinator starting, or a failover that rebuilds
-        // every session): caches of the old one are dropped.
+        // every session): caches and queued frames of the old one are dropped.
+        configurationEpoch += 1
         await service.reset(session: nil)
-        await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions))
+        await service.configure(contextTokens: configure.sessionContextTokens, maxSessions: max(1, configure.maxSessions),
+                                kvFormat: configure.kvFormat.kvFormat)
         configuration = configure
-        logger.info("configured: next hop \(configure.nextHop), wire \(configure.wireDType), context \(configure.sessionContextTokens)")
+        logger.info("configured: next hop \(configure.nextHop), wire \(configure.wireDType), context \(configure.sessionContextTokens), KV \(configure.kvFormat)")
         return .ack(Ack())
     }
 
@@ -177,7 +203,7 @@ public actor WorkerNode {
         }
         queued += 1
         stats.maxQueueDepth = max(stats.maxQueueDepth, queued)
-        work.yield(frame)
+        work.yield(QueuedFrame(frame: frame, epoch: configurationEpoch))
         return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence, queueDepth: queued - 1))
     }
 }

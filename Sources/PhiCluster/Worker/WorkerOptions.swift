@@ -14,10 +14,22 @@ public struct WorkerOptions: Sendable {
     /// Frames waiting to be computed before new ones are refused with BUSY.
     public var maxQueuedFrames: Int
     public var transport: TransportOptions
+    /// KV formats the coordinator may configure (all by default; an operator may pin one).
+    public var kvFormats: [KVFormat]
+    /// Where KV checkpoints of long jobs are written (`SaveKV`) and read (`LoadKV`).
+    public var stateDirectory: URL
+
+    /// `phi-worker-state` in the working directory: beside the worker, on its own disk.
+    public static var defaultStateDirectory: URL {
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("phi-worker-state")
+    }
 
     public init(name: String, modelPath: URL, layers: Range<Int>?, listenAddress: String, secretFile: URL? = nil,
                 threads: Int? = nil, quant: WeightFormat? = nil, maxQueuedFrames: Int = 64,
-                transport: TransportOptions = TransportOptions()) {
+                transport: TransportOptions = TransportOptions(), kvFormats: [KVFormat] = KVFormat.allCases,
+                stateDirectory: URL = WorkerOptions.defaultStateDirectory) {
+        self.kvFormats = kvFormats
+        self.stateDirectory = stateDirectory
         self.name = name
         self.modelPath = modelPath
         self.layers = layers

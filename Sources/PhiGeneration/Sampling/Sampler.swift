@@ -154,3 +154,16 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
     }
 }
+
+extension SplitMix64 {
+    /// Where the generator is: `SplitMix64(seed: position)` continues with the same numbers.
+    public var position: UInt64 { state }
+}
+
+extension Sampler {
+    /// The sampler's random generator, so a checkpointed job continues with the draws it would have made.
+    public var randomPosition: UInt64 {
+        get { random.position }
+        set { random = SplitMix64(seed: newValue) }
+    }
+}

@@ -1,37 +1,48 @@
 /// The keys and values of one session for the layers of one stage, sized up front for the
 /// session's context budget. Positions `0..<tokenCount` hold valid entries in every layer.
-/// Each KV head's keys (and values) are contiguous, `headDim` floats a position, so attention
-/// streams them without striding over the other heads.
+/// Each KV head's keys (and values) are contiguous, one `rowBytes` vector a position in the
+/// cache's `format`, so attention streams them without striding over the other heads.
 /// Storage is anonymous memory the kernel commits page by page as positions fill, so a large
 /// budget costs address space, not resident memory, until it is used.
 public struct KVCache: Sendable {
     public let layers: Range<Int>
     /// Positions the cache can hold: the session's context budget.
     public let capacity: Int
-    /// Floats of K (and of V) per position per layer: kvHeads × headDim.
+    public let format: KVFormat
+    /// Floats of K (and of V) per position per layer before storage: kvHeads × headDim.
     public let rowWidth: Int
     let headDim: Int
+    let kvHeads: Int
+    /// Bytes of one head's vector at one position.
+    let rowBytes: Int
     public private(set) var tokenCount: Int = 0
     /// Which LongRoPE factors the cached keys were rotated with (nil while empty).
     public private(set) var ropeFactors: RopeFactorSet?
     private var storage: KVStorage
 
-    public init(config: ModelConfig, layers: Range<Int>, capacity: Int) throws {
+    public init(config: ModelConfig, layers: Range<Int>, capacity: Int, format: KVFormat = .f32) throws {
         guard capacity > 0 else { throw KVCacheError.invalidCapacity(capacity) }
         self.layers = layers
         self.capacity = capacity
+        self.format = format
         rowWidth = config.kvHeadCount * config.headDim
         headDim = config.headDim
-        storage = try KVStorage(floatCount: 2 * layers.count * capacity * rowWidth)
+        kvHeads = config.kvHeadCount
+        rowBytes = format.rowBytes(headDim: config.headDim)
+        storage = try KVStorage(byteCount: Self.bytes(config: config, format: format, layerCount: layers.count, tokens: capacity))
     }
 
-    /// Bytes a cache of `tokens` positions over `layerCount` layers takes in f32.
-    public static func bytes(config: ModelConfig, layerCount: Int, tokens: Int) -> Int {
-        2 * layerCount * tokens * config.kvHeadCount * config.headDim * MemoryLayout<Float>.size
+    /// Bytes a cache of `tokens` positions over `layerCount` layers takes in `format`: what
+    /// `init` reserves, and what the memory planner counts.
+    public static func bytes(config: ModelConfig, format: KVFormat = .f32, layerCount: Int, tokens: Int) -> Int {
+        layerCount * tokens * format.bytesPerTokenPerLayer(config: config)
     }
 
     /// Bytes this cache reserved.
-    public var reservedBytes: Int { storage.floatCount * MemoryLayout<Float>.size }
+    public var reservedBytes: Int { storage.byteCount }
+
+    /// Bytes its valid positions occupy.
+    public var usedBytes: Int { 2 * layers.count * kvHeads * tokenCount * rowBytes }
 
     /// Forgets every position at and beyond `tokens` (kept positions stay valid).
     public mutating func truncate(toTokens tokens: Int) {
@@ -39,14 +50,19 @@ public struct KVCache: Sendable {
         if tokenCount == 0 { ropeFactors = nil }
     }
 
-    /// Keys of KV head `kvHead` of `layer`: `capacity` positions of `headDim` floats.
-    func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer + ((2 * (layer - layers.lowerBound)) * capacity * rowWidth + kvHead * capacity * headDim)
+    /// The bytes of one head's keys (`isValue` false) or values in `layer`: `capacity` rows.
+    func region(layer: Int, kvHead: Int, isValue: Bool) -> UnsafeMutableRawPointer {
+        let index = (2 * (layer - layers.lowerBound) + (isValue ? 1 : 0)) * kvHeads + kvHead
+        return storage.pointer + index * capacity * rowBytes
     }
 
-    func values(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer + ((2 * (layer - layers.lowerBound) + 1) * capacity * rowWidth + kvHead * capacity * headDim)
-    }
+    /// Keys of KV head `kvHead` of `layer`: `capacity` rows of `rowBytes`.
+    func keys(layer: Int, kvHead: Int) -> UnsafeMutableRawPointer { region(layer: layer, kvHead: kvHead, isValue: false) }
+
+    func values(layer: Int, kvHead: Int) -> UnsafeMutableRawPointer { region(layer: layer, kvHead: kvHead, isValue: true) }
+
+    /// Regions (layer, K then V, KV head) in storage order, for snapshots.
+    var regionCount: Int { 2 * layers.count * kvHeads }
 
     /// Checks that `positions` can be written next with `factors`, before any layer runs.
     func checkAppend(positions: Range<Int>, factors: RopeFactorSet) throws {
@@ -93,21 +109,21 @@ public enum KVCacheError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Page-backed float storage of a KV cache.
+/// Page-backed storage of a KV cache.
 final class KVStorage: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    let floatCount: Int
+    let pointer: UnsafeMutableRawPointer
+    let byteCount: Int
 
-    init(floatCount: Int) throws {
-        self.floatCount = floatCount
-        pointer = try AnonymousMemory.allocate(bytes: floatCount * MemoryLayout<Float>.size).assumingMemoryBound(to: Float.self)
+    init(byteCount: Int) throws {
+        self.byteCount = byteCount
+        pointer = try AnonymousMemory.allocate(bytes: byteCount)
     }
 
     func copy() throws -> KVStorage {
-        let copy = try KVStorage(floatCount: floatCount)
-        copy.pointer.update(from: pointer, count: floatCount)
+        let copy = try KVStorage(byteCount: byteCount)
+        copy.pointer.copyMemory(from: pointer, byteCount: byteCount)
         return copy
     }
 
-    deinit { AnonymousMemory.free(UnsafeMutableRawPointer(pointer), bytes: floatCount * MemoryLayout<Float>.size) }
+    deinit { AnonymousMemory.free(pointer, bytes: byteCount) }
 }

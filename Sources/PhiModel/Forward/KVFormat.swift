@@ -1,16 +1,28 @@
-/// Element type of a KV cache.
+import CPhiKernels
+
+/// Element type of a KV cache. Each KV head's vector of `headDim` keys (or values) at a position
+/// is stored on its own: f32 (exact, the default), f16 (half the bytes; keys and values rounded to
+/// nearest even), or q8_0 (GGML's blocks of 32 values with an f16 scale, 34 bytes a block; a head
+/// of fewer than 32 dimensions, like tiny-phi4's 16, takes one zero-padded block so heads never
+/// share a scale). Attention reads every format back exactly as stored (`attend_group_kv`).
 public enum KVFormat: String, Sendable, Equatable, CaseIterable, Codable {
     case f32
     case f16
-    /// GGML's q8_0 blocks of 32 values with an f16 scale (34 bytes per 32 values).
     case q8_0
 
-    /// Bytes taken by `values` values (a multiple of 32 for q8_0).
-    public func bytes(values: Int) -> Int {
+    /// Bytes of one head vector of `headDim` values (q8_0: whole blocks).
+    public func rowBytes(headDim: Int) -> Int { phi_kv_row_bytes(kernelFormat, Int64(headDim)) }
+
+    /// Bytes of K and V of one position in one layer of `config`.
+    public func bytesPerTokenPerLayer(config: ModelConfig) -> Int {
+        2 * config.kvHeadCount * rowBytes(headDim: config.headDim)
+    }
+
+    var kernelFormat: phi_format {
         switch self {
-        case .f32: values * 4
-        case .f16: values * 2
-        case .q8_0: (values + 31) / 32 * 34
+        case .f32: PHI_FORMAT_F32
+        case .f16: PHI_FORMAT_F16
+        case .q8_0: PHI_FORMAT_Q8_0
         }
     }
 }

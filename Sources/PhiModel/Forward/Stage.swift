@@ -106,29 +106,32 @@ public struct Stage: Sendable {
         phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
     }
 
-    /// Rotates q and k of every token in place, then copies each KV head's k and v into the cache
-    /// at the token's position.
+    /// Rotates q and k of every token in place, then stores each KV head's k and v in the cache
+    /// at the token's position, in the cache's format.
     private func storeKeysAndValues(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
         let headDim = config.headDim
         let qWidth = config.headCount * headDim
         let kvWidth = cache.rowWidth
+        let rowBytes = cache.rowBytes
+        let format = cache.format.kernelFormat
         for (token, position) in positions.enumerated() {
             let row = scratch.qkv.pointer + token * config.qkvRows
             let table = UnsafePointer(scratch.ropeTables.pointer + token * config.rotaryDims)
             rope.rotate(row, heads: config.headCount, headDim: headDim, table: table)
             rope.rotate(row + qWidth, heads: config.kvHeadCount, headDim: headDim, table: table)
             for kvHead in 0..<config.kvHeadCount {
-                (cache.keys(layer: layer, kvHead: kvHead) + position * headDim)
-                    .update(from: row + qWidth + kvHead * headDim, count: headDim)
-                (cache.values(layer: layer, kvHead: kvHead) + position * headDim)
-                    .update(from: row + qWidth + kvWidth + kvHead * headDim, count: headDim)
+                phi_kv_store_row(format, row + qWidth + kvHead * headDim, cache.keys(layer: layer, kvHead: kvHead) + position * rowBytes,
+                                 Int64(headDim))
+                phi_kv_store_row(format, row + qWidth + kvWidth + kvHead * headDim,
+                                 cache.values(layer: layer, kvHead: kvHead) + position * rowBytes, Int64(headDim))
             }
         }
     }
 
     /// Causal attention: every query head of every token over the cached positions up to its own.
     /// Work is cut into (KV head, run of tokens) chunks spread over the pool; the query heads of
-    /// one KV head are computed together so its keys and values are read once.
+    /// one KV head are computed together so its keys and values are read (and, for f16 and q8_0,
+    /// widened) once.
     private func attend(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
         let headDim = config.headDim
         let headsPerKV = config.headCount / config.kvHeadCount
@@ -143,7 +146,9 @@ public struct Stage: Sendable {
         let scores = scratch.scores.pointer
         let qkvRows = config.qkvRows
         let headCount = config.headCount
-        let attendGroup = compute.table.attend_group
+        let format = cache.format.kernelFormat
+        let rowBytes = cache.rowBytes
+        let attendGroup = compute.table.attend_group_kv
         compute.pool.parallelFor(kvHeads * runs) { chunk in
             let kvHead = chunk % kvHeads
             let run = chunk / kvHeads
@@ -154,8 +159,8 @@ public struct Stage: Sendable {
             guard first < tokens else { return }
             for token in first..<min(tokens, first + tokensPerRun) {
                 let firstHead = kvHead * headsPerKV
-                attendGroup?(qkv + token * qkvRows + firstHead * headDim, Int64(headDim), Int64(headsPerKV),
-                             keys, values, Int64(headDim), Int64(positions.lowerBound + token + 1), Int64(headDim), scale,
+                attendGroup?(format, qkv + token * qkvRows + firstHead * headDim, Int64(headDim), Int64(headsPerKV),
+                             keys, values, rowBytes, Int64(positions.lowerBound + token + 1), Int64(headDim), scale,
                              chunkScores, attended + (token * headCount + firstHead) * headDim, Int64(headDim))
             }
         }

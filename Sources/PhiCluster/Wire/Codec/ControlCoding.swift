@@ -11,6 +11,7 @@ extension CArena {
             c.session_context_tokens = UInt32(clamping: value.sessionContextTokens)
             c.max_sessions = UInt32(clamping: value.maxSessions)
             c.layers = layerRange(value.layers)
+            c.kv_format = Phi__Wire__V1__KVFormat(rawValue: value.kvFormat.rawValue)
         }
     }
 
@@ -126,7 +127,9 @@ extension FieldReader {
             wireDType: try enumValue(c.wire_dtype.rawValue, "Configure.wire_dtype"),
             sessionContextTokens: Int(c.session_context_tokens),
             maxSessions: Int(c.max_sessions),
-            layers: try layers(c.layers, "Configure.layers", allowEmpty: false))
+            layers: try layers(c.layers, "Configure.layers", allowEmpty: false),
+            // Unset (a coordinator that predates the field) means the exact default.
+            kvFormat: c.kv_format.rawValue == 0 ? .f32 : try enumValue(c.kv_format.rawValue, "Configure.kv_format"))
     }
 
     func ack(_ c: Phi__Wire__V1__Ack) -> Ack {

@@ -63,6 +63,18 @@ extension WireMessage {
         case let .shutdown(reason):
             message.kind_case = PHI__WIRE__V1__MESSAGE__KIND_SHUTDOWN
             message.shutdown = arena.shutdown(reason: reason)
+        case let .saveKV(value):
+            message.kind_case = PHI__WIRE__V1__MESSAGE__KIND_SAVE_KV
+            message.save_kv = arena.saveKV(value)
+        case let .kvSaved(value):
+            message.kind_case = PHI__WIRE__V1__MESSAGE__KIND_KV_SAVED
+            message.kv_saved = arena.kvSaved(value)
+        case let .loadKV(value):
+            message.kind_case = PHI__WIRE__V1__MESSAGE__KIND_LOAD_KV
+            message.load_kv = arena.loadKV(value)
+        case let .kvLoaded(value):
+            message.kind_case = PHI__WIRE__V1__MESSAGE__KIND_KV_LOADED
+            message.kv_loaded = arena.kvLoaded(value)
         }
         let size = phi__wire__v1__message__get_packed_size(&message)
         let packed = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
@@ -118,6 +130,14 @@ extension WireMessage {
         case PHI__WIRE__V1__MESSAGE__KIND_SHUTDOWN:
             let shutdown = try reader.required(message.shutdown, "Message.shutdown")
             return .shutdown(reason: try reader.string(shutdown.reason, "Shutdown.reason"))
+        case PHI__WIRE__V1__MESSAGE__KIND_SAVE_KV:
+            return .saveKV(try reader.saveKV(reader.required(message.save_kv, "Message.save_kv")))
+        case PHI__WIRE__V1__MESSAGE__KIND_KV_SAVED:
+            return .kvSaved(try reader.kvSaved(reader.required(message.kv_saved, "Message.kv_saved")))
+        case PHI__WIRE__V1__MESSAGE__KIND_LOAD_KV:
+            return .loadKV(try reader.loadKV(reader.required(message.load_kv, "Message.load_kv")))
+        case PHI__WIRE__V1__MESSAGE__KIND_KV_LOADED:
+            return .kvLoaded(reader.kvLoaded(try reader.required(message.kv_loaded, "Message.kv_loaded")))
         default:
             // Not set, or a kind from a newer minor version that this node cannot serve.
             throw .missingField(peer: reader.peer, field: "Message.kind (a message this version knows)")

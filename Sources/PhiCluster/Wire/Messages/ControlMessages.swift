@@ -14,15 +14,18 @@ public struct Configure: Sendable, Equatable {
     public var maxSessions: Int
     /// The layers the coordinator expects this worker to run.
     public var layers: Range<Int>
+    /// Element type of every session's KV cache: the coordinator decides it for the whole ring.
+    public var kvFormat: WireKVFormat
 
     public init(nextHop: String, coordinator: String, wireDType: WireDType, sessionContextTokens: Int,
-                maxSessions: Int, layers: Range<Int>) {
+                maxSessions: Int, layers: Range<Int>, kvFormat: WireKVFormat = .f32) {
         self.nextHop = nextHop
         self.coordinator = coordinator
         self.wireDType = wireDType
         self.sessionContextTokens = sessionContextTokens
         self.maxSessions = maxSessions
         self.layers = layers
+        self.kvFormat = kvFormat
     }
 }
 

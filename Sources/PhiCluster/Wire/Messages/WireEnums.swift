@@ -37,13 +37,13 @@ public enum WireWeightFormat: UInt32, Sendable, CaseIterable, CustomStringConver
 
 /// Element type of a worker's KV cache.
 public enum WireKVFormat: UInt32, Sendable, CaseIterable, CustomStringConvertible {
-    case f32 = 1, f16 = 2, bf16 = 3
+    case f32 = 1, f16 = 2, q8_0 = 3
 
     public var description: String {
         switch self {
         case .f32: "f32"
         case .f16: "f16"
-        case .bf16: "bf16"
+        case .q8_0: "q8_0"
         }
     }
 }

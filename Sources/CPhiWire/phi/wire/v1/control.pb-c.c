@@ -592,7 +592,187 @@ void   phi__wire__v1__shutdown__free_unpacked
   assert(message->base.descriptor == &phi__wire__v1__shutdown__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor phi__wire__v1__configure__field_descriptors[6] =
+void   phi__wire__v1__save_kv__init
+                     (Phi__Wire__V1__SaveKV         *message)
+{
+  static const Phi__Wire__V1__SaveKV init_value = PHI__WIRE__V1__SAVE_KV__INIT;
+  *message = init_value;
+}
+size_t phi__wire__v1__save_kv__get_packed_size
+                     (const Phi__Wire__V1__SaveKV *message)
+{
+  assert(message->base.descriptor == &phi__wire__v1__save_kv__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t phi__wire__v1__save_kv__pack
+                     (const Phi__Wire__V1__SaveKV *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &phi__wire__v1__save_kv__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t phi__wire__v1__save_kv__pack_to_buffer
+                     (const Phi__Wire__V1__SaveKV *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &phi__wire__v1__save_kv__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Phi__Wire__V1__SaveKV *
+       phi__wire__v1__save_kv__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Phi__Wire__V1__SaveKV *)
+     protobuf_c_message_unpack (&phi__wire__v1__save_kv__descriptor,
+                                allocator, len, data);
+}
+void   phi__wire__v1__save_kv__free_unpacked
+                     (Phi__Wire__V1__SaveKV *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &phi__wire__v1__save_kv__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   phi__wire__v1__kvsaved__init
+                     (Phi__Wire__V1__KVSaved         *message)
+{
+  static const Phi__Wire__V1__KVSaved init_value = PHI__WIRE__V1__KVSAVED__INIT;
+  *message = init_value;
+}
+size_t phi__wire__v1__kvsaved__get_packed_size
+                     (const Phi__Wire__V1__KVSaved *message)
+{
+  assert(message->base.descriptor == &phi__wire__v1__kvsaved__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t phi__wire__v1__kvsaved__pack
+                     (const Phi__Wire__V1__KVSaved *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &phi__wire__v1__kvsaved__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t phi__wire__v1__kvsaved__pack_to_buffer
+                     (const Phi__Wire__V1__KVSaved *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &phi__wire__v1__kvsaved__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Phi__Wire__V1__KVSaved *
+       phi__wire__v1__kvsaved__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Phi__Wire__V1__KVSaved *)
+     protobuf_c_message_unpack (&phi__wire__v1__kvsaved__descriptor,
+                                allocator, len, data);
+}
+void   phi__wire__v1__kvsaved__free_unpacked
+                     (Phi__Wire__V1__KVSaved *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &phi__wire__v1__kvsaved__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   phi__wire__v1__load_kv__init
+                     (Phi__Wire__V1__LoadKV         *message)
+{
+  static const Phi__Wire__V1__LoadKV init_value = PHI__WIRE__V1__LOAD_KV__INIT;
+  *message = init_value;
+}
+size_t phi__wire__v1__load_kv__get_packed_size
+                     (const Phi__Wire__V1__LoadKV *message)
+{
+  assert(message->base.descriptor == &phi__wire__v1__load_kv__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t phi__wire__v1__load_kv__pack
+                     (const Phi__Wire__V1__LoadKV *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &phi__wire__v1__load_kv__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t phi__wire__v1__load_kv__pack_to_buffer
+                     (const Phi__Wire__V1__LoadKV *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &phi__wire__v1__load_kv__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Phi__Wire__V1__LoadKV *
+       phi__wire__v1__load_kv__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Phi__Wire__V1__LoadKV *)
+     protobuf_c_message_unpack (&phi__wire__v1__load_kv__descriptor,
+                                allocator, len, data);
+}
+void   phi__wire__v1__load_kv__free_unpacked
+                     (Phi__Wire__V1__LoadKV *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &phi__wire__v1__load_kv__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   phi__wire__v1__kvloaded__init
+                     (Phi__Wire__V1__KVLoaded         *message)
+{
+  static const Phi__Wire__V1__KVLoaded init_value = PHI__WIRE__V1__KVLOADED__INIT;
+  *message = init_value;
+}
+size_t phi__wire__v1__kvloaded__get_packed_size
+                     (const Phi__Wire__V1__KVLoaded *message)
+{
+  assert(message->base.descriptor == &phi__wire__v1__kvloaded__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t phi__wire__v1__kvloaded__pack
+                     (const Phi__Wire__V1__KVLoaded *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &phi__wire__v1__kvloaded__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t phi__wire__v1__kvloaded__pack_to_buffer
+                     (const Phi__Wire__V1__KVLoaded *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &phi__wire__v1__kvloaded__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Phi__Wire__V1__KVLoaded *
+       phi__wire__v1__kvloaded__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Phi__Wire__V1__KVLoaded *)
+     protobuf_c_message_unpack (&phi__wire__v1__kvloaded__descriptor,
+                                allocator, len, data);
+}
+void   phi__wire__v1__kvloaded__free_unpacked
+                     (Phi__Wire__V1__KVLoaded *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &phi__wire__v1__kvloaded__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+static const ProtobufCFieldDescriptor phi__wire__v1__configure__field_descriptors[7] =
 {
   {
     "next_hop",
@@ -666,9 +846,22 @@ static const ProtobufCFieldDescriptor phi__wire__v1__configure__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "kv_format",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__Configure, kv_format),
+    &phi__wire__v1__kvformat__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned phi__wire__v1__configure__field_indices_by_name[] = {
   1,   /* field[1] = coordinator */
+  6,   /* field[6] = kv_format */
   5,   /* field[5] = layers */
   4,   /* field[4] = max_sessions */
   0,   /* field[0] = next_hop */
@@ -678,7 +871,7 @@ static const unsigned phi__wire__v1__configure__field_indices_by_name[] = {
 static const ProtobufCIntRange phi__wire__v1__configure__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor phi__wire__v1__configure__descriptor =
 {
@@ -688,7 +881,7 @@ const ProtobufCMessageDescriptor phi__wire__v1__configure__descriptor =
   "Phi__Wire__V1__Configure",
   "phi.wire.v1",
   sizeof(Phi__Wire__V1__Configure),
-  6,
+  7,
   phi__wire__v1__configure__field_descriptors,
   phi__wire__v1__configure__field_indices_by_name,
   1,  phi__wire__v1__configure__number_ranges,
@@ -1590,6 +1783,327 @@ const ProtobufCMessageDescriptor phi__wire__v1__shutdown__descriptor =
   phi__wire__v1__shutdown__field_indices_by_name,
   1,  phi__wire__v1__shutdown__number_ranges,
   (ProtobufCMessageInit) phi__wire__v1__shutdown__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor phi__wire__v1__save_kv__field_descriptors[4] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__SaveKV, session_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__SaveKV, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__SaveKV, first_token),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end_token",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__SaveKV, end_token),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned phi__wire__v1__save_kv__field_indices_by_name[] = {
+  3,   /* field[3] = end_token */
+  2,   /* field[2] = first_token */
+  1,   /* field[1] = name */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange phi__wire__v1__save_kv__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor phi__wire__v1__save_kv__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "phi.wire.v1.SaveKV",
+  "SaveKV",
+  "Phi__Wire__V1__SaveKV",
+  "phi.wire.v1",
+  sizeof(Phi__Wire__V1__SaveKV),
+  4,
+  phi__wire__v1__save_kv__field_descriptors,
+  phi__wire__v1__save_kv__field_indices_by_name,
+  1,  phi__wire__v1__save_kv__number_ranges,
+  (ProtobufCMessageInit) phi__wire__v1__save_kv__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor phi__wire__v1__kvsaved__field_descriptors[6] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVSaved, session_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "file",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVSaved, file),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVSaved, first_token),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end_token",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVSaved, end_token),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVSaved, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVSaved, sha256),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned phi__wire__v1__kvsaved__field_indices_by_name[] = {
+  4,   /* field[4] = bytes */
+  3,   /* field[3] = end_token */
+  1,   /* field[1] = file */
+  2,   /* field[2] = first_token */
+  0,   /* field[0] = session_id */
+  5,   /* field[5] = sha256 */
+};
+static const ProtobufCIntRange phi__wire__v1__kvsaved__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor phi__wire__v1__kvsaved__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "phi.wire.v1.KVSaved",
+  "KVSaved",
+  "Phi__Wire__V1__KVSaved",
+  "phi.wire.v1",
+  sizeof(Phi__Wire__V1__KVSaved),
+  6,
+  phi__wire__v1__kvsaved__field_descriptors,
+  phi__wire__v1__kvsaved__field_indices_by_name,
+  1,  phi__wire__v1__kvsaved__number_ranges,
+  (ProtobufCMessageInit) phi__wire__v1__kvsaved__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor phi__wire__v1__load_kv__field_descriptors[4] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__LoadKV, session_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__LoadKV, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "segment_ends",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Phi__Wire__V1__LoadKV, n_segment_ends),
+    offsetof(Phi__Wire__V1__LoadKV, segment_ends),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rope_factors",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__LoadKV, rope_factors),
+    &phi__wire__v1__rope_factors__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned phi__wire__v1__load_kv__field_indices_by_name[] = {
+  1,   /* field[1] = name */
+  3,   /* field[3] = rope_factors */
+  2,   /* field[2] = segment_ends */
+  0,   /* field[0] = session_id */
+};
+static const ProtobufCIntRange phi__wire__v1__load_kv__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor phi__wire__v1__load_kv__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "phi.wire.v1.LoadKV",
+  "LoadKV",
+  "Phi__Wire__V1__LoadKV",
+  "phi.wire.v1",
+  sizeof(Phi__Wire__V1__LoadKV),
+  4,
+  phi__wire__v1__load_kv__field_descriptors,
+  phi__wire__v1__load_kv__field_indices_by_name,
+  1,  phi__wire__v1__load_kv__number_ranges,
+  (ProtobufCMessageInit) phi__wire__v1__load_kv__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor phi__wire__v1__kvloaded__field_descriptors[3] =
+{
+  {
+    "session_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVLoaded, session_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tokens",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVLoaded, tokens),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__KVLoaded, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned phi__wire__v1__kvloaded__field_indices_by_name[] = {
+  2,   /* field[2] = bytes */
+  0,   /* field[0] = session_id */
+  1,   /* field[1] = tokens */
+};
+static const ProtobufCIntRange phi__wire__v1__kvloaded__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor phi__wire__v1__kvloaded__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "phi.wire.v1.KVLoaded",
+  "KVLoaded",
+  "Phi__Wire__V1__KVLoaded",
+  "phi.wire.v1",
+  sizeof(Phi__Wire__V1__KVLoaded),
+  3,
+  phi__wire__v1__kvloaded__field_descriptors,
+  phi__wire__v1__kvloaded__field_indices_by_name,
+  1,  phi__wire__v1__kvloaded__number_ranges,
+  (ProtobufCMessageInit) phi__wire__v1__kvloaded__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue phi__wire__v1__error_code__enum_values_by_number[18] =

@@ -174,7 +174,7 @@ const ProtobufCMessageDescriptor phi__wire__v1__envelope__descriptor =
   (ProtobufCMessageInit) phi__wire__v1__envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor phi__wire__v1__message__field_descriptors[18] =
+static const ProtobufCFieldDescriptor phi__wire__v1__message__field_descriptors[22] =
 {
   {
     "hello",
@@ -392,6 +392,54 @@ static const ProtobufCFieldDescriptor phi__wire__v1__message__field_descriptors[
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "save_kv",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Phi__Wire__V1__Message, kind_case),
+    offsetof(Phi__Wire__V1__Message, save_kv),
+    &phi__wire__v1__save_kv__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kv_saved",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Phi__Wire__V1__Message, kind_case),
+    offsetof(Phi__Wire__V1__Message, kv_saved),
+    &phi__wire__v1__kvsaved__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "load_kv",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Phi__Wire__V1__Message, kind_case),
+    offsetof(Phi__Wire__V1__Message, load_kv),
+    &phi__wire__v1__load_kv__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kv_loaded",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Phi__Wire__V1__Message, kind_case),
+    offsetof(Phi__Wire__V1__Message, kv_loaded),
+    &phi__wire__v1__kvloaded__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned phi__wire__v1__message__field_indices_by_name[] = {
   6,   /* field[6] = ack */
@@ -403,11 +451,15 @@ static const unsigned phi__wire__v1__message__field_indices_by_name[] = {
   12,   /* field[12] = health_request */
   0,   /* field[0] = hello */
   1,   /* field[1] = hello_reply */
+  21,   /* field[21] = kv_loaded */
+  19,   /* field[19] = kv_saved */
   15,   /* field[15] = load_info */
   14,   /* field[14] = load_info_request */
+  20,   /* field[20] = load_kv */
   16,   /* field[16] = load_layers */
   5,   /* field[5] = logits */
   8,   /* field[8] = reset_session */
+  18,   /* field[18] = save_kv */
   17,   /* field[17] = shutdown */
   11,   /* field[11] = stats_reply */
   10,   /* field[10] = stats_request */
@@ -416,7 +468,7 @@ static const unsigned phi__wire__v1__message__field_indices_by_name[] = {
 static const ProtobufCIntRange phi__wire__v1__message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor phi__wire__v1__message__descriptor =
 {
@@ -426,7 +478,7 @@ const ProtobufCMessageDescriptor phi__wire__v1__message__descriptor =
   "Phi__Wire__V1__Message",
   "phi.wire.v1",
   sizeof(Phi__Wire__V1__Message),
-  18,
+  22,
   phi__wire__v1__message__field_descriptors,
   phi__wire__v1__message__field_indices_by_name,
   1,  phi__wire__v1__message__number_ranges,

@@ -324,16 +324,16 @@ static const ProtobufCEnumValue phi__wire__v1__kvformat__enum_values_by_number[4
   { "KV_FORMAT_UNSPECIFIED", "PHI__WIRE__V1__KVFORMAT__KV_FORMAT_UNSPECIFIED", 0 },
   { "KV_FORMAT_F32", "PHI__WIRE__V1__KVFORMAT__KV_FORMAT_F32", 1 },
   { "KV_FORMAT_F16", "PHI__WIRE__V1__KVFORMAT__KV_FORMAT_F16", 2 },
-  { "KV_FORMAT_BF16", "PHI__WIRE__V1__KVFORMAT__KV_FORMAT_BF16", 3 },
+  { "KV_FORMAT_Q8_0", "PHI__WIRE__V1__KVFORMAT__KV_FORMAT_Q8_0", 3 },
 };
 static const ProtobufCIntRange phi__wire__v1__kvformat__value_ranges[] = {
 {0, 0},{0, 4}
 };
 static const ProtobufCEnumValueIndex phi__wire__v1__kvformat__enum_values_by_name[4] =
 {
-  { "KV_FORMAT_BF16", 3 },
   { "KV_FORMAT_F16", 2 },
   { "KV_FORMAT_F32", 1 },
+  { "KV_FORMAT_Q8_0", 3 },
   { "KV_FORMAT_UNSPECIFIED", 0 },
 };
 const ProtobufCEnumDescriptor phi__wire__v1__kvformat__descriptor =

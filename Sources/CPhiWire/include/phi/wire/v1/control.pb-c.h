@@ -29,6 +29,10 @@ typedef struct Phi__Wire__V1__LoadInfoRequest Phi__Wire__V1__LoadInfoRequest;
 typedef struct Phi__Wire__V1__LoadInfo Phi__Wire__V1__LoadInfo;
 typedef struct Phi__Wire__V1__LoadLayers Phi__Wire__V1__LoadLayers;
 typedef struct Phi__Wire__V1__Shutdown Phi__Wire__V1__Shutdown;
+typedef struct Phi__Wire__V1__SaveKV Phi__Wire__V1__SaveKV;
+typedef struct Phi__Wire__V1__KVSaved Phi__Wire__V1__KVSaved;
+typedef struct Phi__Wire__V1__LoadKV Phi__Wire__V1__LoadKV;
+typedef struct Phi__Wire__V1__KVLoaded Phi__Wire__V1__KVLoaded;
 
 
 /* --- enums --- */
@@ -129,10 +133,14 @@ struct  Phi__Wire__V1__Configure
    * the range the coordinator expects this worker to run
    */
   Phi__Wire__V1__LayerRange *layers;
+  /*
+   * element type of every session's KV cache; UNSPECIFIED means F32
+   */
+  Phi__Wire__V1__KVFormat kv_format;
 };
 #define PHI__WIRE__V1__CONFIGURE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__configure__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, PHI__WIRE__V1__DTYPE__DTYPE_UNSPECIFIED, 0, 0, NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, PHI__WIRE__V1__DTYPE__DTYPE_UNSPECIFIED, 0, 0, NULL, PHI__WIRE__V1__KVFORMAT__KV_FORMAT_UNSPECIFIED }
 
 
 /*
@@ -367,6 +375,100 @@ struct  Phi__Wire__V1__Shutdown
 #define PHI__WIRE__V1__SHUTDOWN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__shutdown__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Coordinator -> worker: write positions [first_token, end_token) of a session's KV cache (this
+ * worker's layers) to a segment file in the worker's state directory, so a long job can resume
+ * after a restart. Answered by KVSaved once the file is written and synced, or Error. The worker's
+ * cache must hold at least end_token positions.
+ */
+struct  Phi__Wire__V1__SaveKV
+{
+  ProtobufCMessage base;
+  uint64_t session_id;
+  /*
+   * the job's name: 1-64 of [A-Za-z0-9_-]; files are <name>.L<first>-<last>.<begin>-<end>.phikv
+   */
+  char *name;
+  /*
+   * a previous segment's end_token, or 0
+   */
+  uint32_t first_token;
+  uint32_t end_token;
+};
+#define PHI__WIRE__V1__SAVE_KV__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__save_kv__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Phi__Wire__V1__KVSaved
+{
+  ProtobufCMessage base;
+  uint64_t session_id;
+  /*
+   * the segment's file name in the state directory
+   */
+  char *file;
+  uint32_t first_token;
+  uint32_t end_token;
+  /*
+   * the file's size
+   */
+  uint64_t bytes;
+  /*
+   * SHA-256 of the file's payload (as in its header)
+   */
+  ProtobufCBinaryData sha256;
+};
+#define PHI__WIRE__V1__KVSAVED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__kvsaved__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0, 0, 0, {0,NULL} }
+
+
+/*
+ * Coordinator -> worker: make a session's KV cache hold positions [0, segment_ends.last) from the
+ * segment files [0, e1), [e1, e2), ... that SaveKV wrote. Every header is checked (model fingerprint,
+ * layers, format, positions, LongRoPE factors) before the cache changes and every payload against its
+ * SHA-256 as it is read; a bad file is an Error naming it and leaves the session without a cache.
+ * Answered by KVLoaded.
+ */
+struct  Phi__Wire__V1__LoadKV
+{
+  ProtobufCMessage base;
+  uint64_t session_id;
+  char *name;
+  /*
+   * increasing, each a SaveKV's end_token
+   */
+  size_t n_segment_ends;
+  uint32_t *segment_ends;
+  /*
+   * the factors the saved keys were rotated with
+   */
+  Phi__Wire__V1__RopeFactors rope_factors;
+};
+#define PHI__WIRE__V1__LOAD_KV__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__load_kv__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, 0,NULL, PHI__WIRE__V1__ROPE_FACTORS__ROPE_FACTORS_UNSPECIFIED }
+
+
+struct  Phi__Wire__V1__KVLoaded
+{
+  ProtobufCMessage base;
+  uint64_t session_id;
+  /*
+   * positions the session's cache now holds
+   */
+  uint32_t tokens;
+  /*
+   * bytes read
+   */
+  uint64_t bytes;
+};
+#define PHI__WIRE__V1__KVLOADED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__kvloaded__descriptor) \
+    , 0, 0, 0 }
 
 
 /* Phi__Wire__V1__Configure methods */
@@ -616,6 +718,82 @@ Phi__Wire__V1__Shutdown *
 void   phi__wire__v1__shutdown__free_unpacked
                      (Phi__Wire__V1__Shutdown *message,
                       ProtobufCAllocator *allocator);
+/* Phi__Wire__V1__SaveKV methods */
+void   phi__wire__v1__save_kv__init
+                     (Phi__Wire__V1__SaveKV         *message);
+size_t phi__wire__v1__save_kv__get_packed_size
+                     (const Phi__Wire__V1__SaveKV   *message);
+size_t phi__wire__v1__save_kv__pack
+                     (const Phi__Wire__V1__SaveKV   *message,
+                      uint8_t             *out);
+size_t phi__wire__v1__save_kv__pack_to_buffer
+                     (const Phi__Wire__V1__SaveKV   *message,
+                      ProtobufCBuffer     *buffer);
+Phi__Wire__V1__SaveKV *
+       phi__wire__v1__save_kv__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   phi__wire__v1__save_kv__free_unpacked
+                     (Phi__Wire__V1__SaveKV *message,
+                      ProtobufCAllocator *allocator);
+/* Phi__Wire__V1__KVSaved methods */
+void   phi__wire__v1__kvsaved__init
+                     (Phi__Wire__V1__KVSaved         *message);
+size_t phi__wire__v1__kvsaved__get_packed_size
+                     (const Phi__Wire__V1__KVSaved   *message);
+size_t phi__wire__v1__kvsaved__pack
+                     (const Phi__Wire__V1__KVSaved   *message,
+                      uint8_t             *out);
+size_t phi__wire__v1__kvsaved__pack_to_buffer
+                     (const Phi__Wire__V1__KVSaved   *message,
+                      ProtobufCBuffer     *buffer);
+Phi__Wire__V1__KVSaved *
+       phi__wire__v1__kvsaved__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   phi__wire__v1__kvsaved__free_unpacked
+                     (Phi__Wire__V1__KVSaved *message,
+                      ProtobufCAllocator *allocator);
+/* Phi__Wire__V1__LoadKV methods */
+void   phi__wire__v1__load_kv__init
+                     (Phi__Wire__V1__LoadKV         *message);
+size_t phi__wire__v1__load_kv__get_packed_size
+                     (const Phi__Wire__V1__LoadKV   *message);
+size_t phi__wire__v1__load_kv__pack
+                     (const Phi__Wire__V1__LoadKV   *message,
+                      uint8_t             *out);
+size_t phi__wire__v1__load_kv__pack_to_buffer
+                     (const Phi__Wire__V1__LoadKV   *message,
+                      ProtobufCBuffer     *buffer);
+Phi__Wire__V1__LoadKV *
+       phi__wire__v1__load_kv__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   phi__wire__v1__load_kv__free_unpacked
+                     (Phi__Wire__V1__LoadKV *message,
+                      ProtobufCAllocator *allocator);
+/* Phi__Wire__V1__KVLoaded methods */
+void   phi__wire__v1__kvloaded__init
+                     (Phi__Wire__V1__KVLoaded         *message);
+size_t phi__wire__v1__kvloaded__get_packed_size
+                     (const Phi__Wire__V1__KVLoaded   *message);
+size_t phi__wire__v1__kvloaded__pack
+                     (const Phi__Wire__V1__KVLoaded   *message,
+                      uint8_t             *out);
+size_t phi__wire__v1__kvloaded__pack_to_buffer
+                     (const Phi__Wire__V1__KVLoaded   *message,
+                      ProtobufCBuffer     *buffer);
+Phi__Wire__V1__KVLoaded *
+       phi__wire__v1__kvloaded__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   phi__wire__v1__kvloaded__free_unpacked
+                     (Phi__Wire__V1__KVLoaded *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Phi__Wire__V1__Configure_Closure)
@@ -657,6 +835,18 @@ typedef void (*Phi__Wire__V1__LoadLayers_Closure)
 typedef void (*Phi__Wire__V1__Shutdown_Closure)
                  (const Phi__Wire__V1__Shutdown *message,
                   void *closure_data);
+typedef void (*Phi__Wire__V1__SaveKV_Closure)
+                 (const Phi__Wire__V1__SaveKV *message,
+                  void *closure_data);
+typedef void (*Phi__Wire__V1__KVSaved_Closure)
+                 (const Phi__Wire__V1__KVSaved *message,
+                  void *closure_data);
+typedef void (*Phi__Wire__V1__LoadKV_Closure)
+                 (const Phi__Wire__V1__LoadKV *message,
+                  void *closure_data);
+typedef void (*Phi__Wire__V1__KVLoaded_Closure)
+                 (const Phi__Wire__V1__KVLoaded *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -677,6 +867,10 @@ extern const ProtobufCMessageDescriptor phi__wire__v1__load_info_request__descri
 extern const ProtobufCMessageDescriptor phi__wire__v1__load_info__descriptor;
 extern const ProtobufCMessageDescriptor phi__wire__v1__load_layers__descriptor;
 extern const ProtobufCMessageDescriptor phi__wire__v1__shutdown__descriptor;
+extern const ProtobufCMessageDescriptor phi__wire__v1__save_kv__descriptor;
+extern const ProtobufCMessageDescriptor phi__wire__v1__kvsaved__descriptor;
+extern const ProtobufCMessageDescriptor phi__wire__v1__load_kv__descriptor;
+extern const ProtobufCMessageDescriptor phi__wire__v1__kvloaded__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -71,7 +71,11 @@ typedef enum {
   PHI__WIRE__V1__MESSAGE__KIND_LOAD_INFO_REQUEST = 15,
   PHI__WIRE__V1__MESSAGE__KIND_LOAD_INFO = 16,
   PHI__WIRE__V1__MESSAGE__KIND_LOAD_LAYERS = 17,
-  PHI__WIRE__V1__MESSAGE__KIND_SHUTDOWN = 18
+  PHI__WIRE__V1__MESSAGE__KIND_SHUTDOWN = 18,
+  PHI__WIRE__V1__MESSAGE__KIND_SAVE_KV = 19,
+  PHI__WIRE__V1__MESSAGE__KIND_KV_SAVED = 20,
+  PHI__WIRE__V1__MESSAGE__KIND_LOAD_KV = 21,
+  PHI__WIRE__V1__MESSAGE__KIND_KV_LOADED = 22
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PHI__WIRE__V1__MESSAGE__KIND__CASE)
 } Phi__Wire__V1__Message__KindCase;
 
@@ -98,6 +102,10 @@ struct  Phi__Wire__V1__Message
     Phi__Wire__V1__LoadInfo *load_info;
     Phi__Wire__V1__LoadLayers *load_layers;
     Phi__Wire__V1__Shutdown *shutdown;
+    Phi__Wire__V1__SaveKV *save_kv;
+    Phi__Wire__V1__KVSaved *kv_saved;
+    Phi__Wire__V1__LoadKV *load_kv;
+    Phi__Wire__V1__KVLoaded *kv_loaded;
   };
 };
 #define PHI__WIRE__V1__MESSAGE__INIT \

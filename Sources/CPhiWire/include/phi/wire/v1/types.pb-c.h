@@ -62,13 +62,22 @@ typedef enum _Phi__Wire__V1__WeightFormat {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PHI__WIRE__V1__WEIGHT_FORMAT)
 } Phi__Wire__V1__WeightFormat;
 /*
- * Element type of a worker's KV cache.
+ * Element type of a worker's KV cache (each KV head's vector at a position stored on its own).
  */
 typedef enum _Phi__Wire__V1__KVFormat {
   PHI__WIRE__V1__KVFORMAT__KV_FORMAT_UNSPECIFIED = 0,
+  /*
+   * exact
+   */
   PHI__WIRE__V1__KVFORMAT__KV_FORMAT_F32 = 1,
+  /*
+   * IEEE binary16, round-to-nearest-even
+   */
   PHI__WIRE__V1__KVFORMAT__KV_FORMAT_F16 = 2,
-  PHI__WIRE__V1__KVFORMAT__KV_FORMAT_BF16 = 3
+  /*
+   * GGML q8_0 blocks over each head vector, zero-padded to whole blocks
+   */
+  PHI__WIRE__V1__KVFORMAT__KV_FORMAT_Q8_0 = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PHI__WIRE__V1__KVFORMAT)
 } Phi__Wire__V1__KVFormat;
 /*
