@@ -62,14 +62,27 @@ public struct ModelSource: Sendable {
         return try open(path).config
     }
 
+    /// The format matrices load in when none is asked for: nil (each as stored) when the kernels
+    /// read every stored matrix format; float32 for all when some matrix must be dequantized (a
+    /// GGUF's q4_1 or k-quant layers), so no matrix of a float model multiplies quantized
+    /// activations: a q8_0 embedding beside q4_1 layers (SmolLM2's file) would otherwise move the
+    /// head's logits away from the reference's. `--quant` overrides it.
+    public var defaultWeightFormat: WeightFormat? {
+        for name in tensors.tensorNames {
+            guard let view = try? tensors.tensor(name), view.shape.count == 2 else { continue }
+            if view.dtype.kernelFormat == nil { return .f32 }
+        }
+        return nil
+    }
+
     /// The GGUF file behind this model (for its tokenizer metadata), nil for safetensors.
     public var gguf: GGUFFile? { tensors as? GGUFFile }
 
     /// Loads the weights of `layers` (plus the embedding or head where the range reaches an end)
-    /// in `format` (the stored format when nil) and returns the stage that runs them.
+    /// in `format` (when nil, `defaultWeightFormat`) and returns the stage that runs them.
     public func loadStage(layers: Range<Int>, format: WeightFormat?, compute: Compute) throws -> Stage {
-        let weights = try StageWeights.load(from: tensors, layout: layout, config: config, layers: layers, format: format,
-                                            compute: compute)
+        let weights = try StageWeights.load(from: tensors, layout: layout, config: config, layers: layers,
+                                            format: format ?? defaultWeightFormat, compute: compute)
         return Stage(config: config, weights: weights, compute: compute)
     }
 }

@@ -56,6 +56,8 @@ struct ChatCompletionRequest {
     var sampling: SamplingRequest
     var stream: Bool
     var includeUsage: Bool
+    /// `return_progress`: prefill progress as chunks of the stream.
+    var returnProgress: Bool
 
     init(_ fields: RequestFields) throws(APIError) {
         model = try fields.string("model")
@@ -70,6 +72,7 @@ struct ChatCompletionRequest {
         sampling = try SamplingRequest(fields)
         stream = try fields.bool("stream") ?? false
         includeUsage = try fields.includesUsage()
+        returnProgress = try fields.bool("return_progress") ?? false
         toolChoice = try Self.toolChoice(fields["tool_choice"], tools: tools)
         allowsParallelCalls = try fields.bool("parallel_tool_calls") ?? true
         responseFormat = try Self.responseFormat(fields["response_format"])
@@ -128,6 +131,8 @@ struct CompletionRequest {
     var sampling: SamplingRequest
     var stream: Bool
     var includeUsage: Bool
+    /// `return_progress`: prefill progress as chunks of the stream.
+    var returnProgress: Bool
 
     init(_ fields: RequestFields) throws(APIError) {
         model = try fields.string("model")
@@ -147,6 +152,7 @@ struct CompletionRequest {
         sampling = try SamplingRequest(fields)
         stream = try fields.bool("stream") ?? false
         includeUsage = try fields.includesUsage()
+        returnProgress = try fields.bool("return_progress") ?? false
         if try fields.bool("echo") == true { throw .badRequest("echo is not supported", param: "echo", code: "unsupported_value") }
     }
 }

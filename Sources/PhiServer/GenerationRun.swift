@@ -2,9 +2,11 @@ import Foundation
 import PhiGeneration
 import PhiTokenizer
 
-/// What a running generation reports, in order: `started` once the prompt is in the cache and
-/// the first token chosen, then text and tool calls, then `finished`.
+/// What a running generation reports, in order: `progress` while a prompt longer than one chunk
+/// is computed, `started` once the prompt is in the cache and the first token chosen, then text and
+/// tool calls, then `finished`.
 enum GenerationEvent: Sendable {
+    case progress(PrefillProgress)
     case started
     case text(String)
     case toolCalls([ToolCall])
@@ -41,25 +43,29 @@ struct GenerationRun: Sendable {
                     switch event {
                     case let .text(text):
                         let safe = textFilter.feed(text)
-                        if !safe.isEmpty { await channel.send(.text(safe)) }
+                        if !safe.isEmpty { channel.send(.text(safe)) }
                     case let .toolCalls(calls, _):
                         sawCalls = true
-                        await channel.send(.toolCalls(calls))
+                        channel.send(.toolCalls(calls))
                     case let .error(error):
                         // A call the client cannot use is shown as the text the model wrote.
                         let safe = textFilter.feed(Self.text(of: error))
-                        if !safe.isEmpty { await channel.send(.text(safe)) }
+                        if !safe.isEmpty { channel.send(.text(safe)) }
                     }
                 }
             }
             await metrics.requestStarted()
+            let meter = PrefillProgressMeter(start: start) { progress in
+                if progress.doneTokens > 0 && !progress.isComplete { channel.send(.progress(progress)) }
+            }
             do {
-                let completion = try await engine.generate(prompt: prompt, parameters: parameters, constraint: constraint) { token in
+                let completion = try await engine.generate(prompt: prompt, parameters: parameters, constraint: constraint,
+                                                           progress: meter.callback) { token in
                     try Task.checkCancellation()
                     if !isStarted {
                         isStarted = true
                         await metrics.recordFirstToken(after: ContinuousClock.now - start)
-                        await channel.send(.started)
+                        channel.send(.started)
                     }
                     if parser != nil {
                         let events = try parser?.feed(token) ?? []
@@ -69,20 +75,20 @@ struct GenerationRun: Sendable {
                     }
                     return !textFilter.isStopped
                 }
-                if !isStarted { await channel.send(.started) }
+                if !isStarted { channel.send(.started) }
                 await deliver(parser.map { var parser = $0; return parser.finish() } ?? [.text(detokenizer.finish())])
                 let tail = textFilter.finish()
-                if !tail.isEmpty { await channel.send(.text(tail)) }
+                if !tail.isEmpty { channel.send(.text(tail)) }
                 let result = completion.result
                 await metrics.recordGeneration(result)
                 let reason = sawCalls ? "tool_calls" : (textFilter.isStopped ? "stop" : result.finishReason.rawValue)
-                await channel.send(.finished(GenerationSummary(
+                channel.send(.finished(GenerationSummary(
                     finishReason: reason, promptTokens: result.promptTokens, cachedPromptTokens: completion.cachedPromptTokens,
                     completionTokens: result.tokens.count)))
-                await channel.finish()
+                channel.finish()
             } catch {
                 if error is CancellationError { await metrics.recordCancelled() }
-                await channel.finish(throwing: error)
+                channel.finish(throwing: error)
             }
             await metrics.requestEnded()
         }

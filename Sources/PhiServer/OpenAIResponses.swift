@@ -11,6 +11,9 @@ struct OpenAIResponses {
     let created: Int
     let model: String
     let includeUsage: Bool
+    /// `return_progress` (as llama.cpp's server names it): a streamed request's prefill progress
+    /// as chunks with no choices and a `prompt_progress` object, instead of SSE comments only.
+    var returnsProgress = false
 
     init(kind: Kind, model: String, includeUsage: Bool) {
         self.kind = kind
@@ -92,6 +95,28 @@ struct OpenAIResponses {
     /// The last chunk of a stream with `include_usage`: no choices, the usage.
     func usageChunk(_ summary: GenerationSummary) -> JSONValue {
         envelope(object: kind == .chat ? "chat.completion.chunk" : "text_completion", choices: [], usage: Self.usage(summary))
+    }
+
+    /// A chunk with no choices reporting a long prompt's prefill: tokens done of the total, the
+    /// rate so far and the estimated time left (`return_progress`).
+    func progressChunk(_ progress: PrefillProgress) -> JSONValue {
+        var fields: [(String, JSONValue)] = [("done", .integer(progress.doneTokens)), ("total", .integer(progress.totalTokens)),
+                                             ("elapsed_seconds", .double(PrefillProgress.seconds(progress.elapsed)))]
+        if let rate = progress.tokensPerSecond { fields.append(("tokens_per_second", .double((rate * 10).rounded() / 10))) }
+        if let eta = progress.estimatedRemaining { fields.append(("eta_seconds", .double(PrefillProgress.seconds(eta)))) }
+        guard case var .object(chunk) = envelope(object: kind == .chat ? "chat.completion.chunk" : "text_completion",
+                                                 choices: [], usage: nil) else { return .null }
+        chunk["prompt_progress"] = .object(JSONObject(fields))
+        return .object(chunk)
+    }
+
+    /// The SSE comment every stream carries for a long prompt's progress: invisible to clients'
+    /// parsers, readable with curl.
+    static func progressComment(_ progress: PrefillProgress) -> String {
+        var text = ": prefill \(progress.doneTokens)/\(progress.totalTokens) tokens"
+        if let rate = progress.tokensPerSecond { text += String(format: ", %.1f tokens/s", rate) }
+        if let eta = progress.estimatedRemaining { text += String(format: ", %.1f s left", PrefillProgress.seconds(eta)) }
+        return text + "\n\n"
     }
 
     /// The chunks announcing calls: name and id first, then the arguments.

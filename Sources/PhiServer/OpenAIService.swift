@@ -30,7 +30,8 @@ struct OpenAIService: Sendable {
         let offersTools = !chat.tools.isEmpty && chat.toolChoice != .none
         let run = try startRun(prompt: prompt, sampling: chat.sampling, constraint: constraint,
                             toolNames: offersTools ? chat.tools.map(\.name) : nil)
-        let responses = OpenAIResponses(kind: .chat, model: modelName, includeUsage: chat.includeUsage)
+        var responses = OpenAIResponses(kind: .chat, model: modelName, includeUsage: chat.includeUsage)
+        responses.returnsProgress = chat.returnProgress
         return try await respond(run, responses: responses, stream: chat.stream, endpoint: "chat", start: start)
     }
 
@@ -44,7 +45,8 @@ struct OpenAIService: Sendable {
         case let .tokens(ids): prompt = ids
         }
         let run = try startRun(prompt: prompt, sampling: completion.sampling, constraint: nil, toolNames: nil)
-        let responses = OpenAIResponses(kind: .text, model: modelName, includeUsage: completion.includeUsage)
+        var responses = OpenAIResponses(kind: .text, model: modelName, includeUsage: completion.includeUsage)
+        responses.returnsProgress = completion.returnProgress
         return try await respond(run, responses: responses, stream: completion.stream, endpoint: "completions", start: start)
     }
 
@@ -138,14 +140,21 @@ struct OpenAIService: Sendable {
     }
 
     /// Waits for the generation to start (so a failed prefill gets its own status), then answers
-    /// whole or as a stream of server-sent events.
+    /// whole or as a stream of server-sent events. A stream starts earlier, at the first progress
+    /// report of a long prompt (one chunk is computed by then), so the client sees the prefill.
     private func respond(_ run: GenerationRun, responses: OpenAIResponses, stream: Bool, endpoint: String,
                          start: ContinuousClock.Instant) async throws -> Response {
+        var first: GenerationEvent?
         do {
-            _ = try await withTaskCancellationHandler {
-                try await run.channel.next()  // `.started`, or the error that prevented it
-            } onCancel: {
-                run.cancel()
+            while true {
+                let event = try await withTaskCancellationHandler {
+                    try await run.channel.next()  // `.progress`, `.started`, or the error that prevented it
+                } onCancel: {
+                    run.cancel()
+                }
+                if case .progress = event, !stream { continue }
+                first = event
+                break
             }
         } catch {
             run.cancel()
@@ -153,9 +162,10 @@ struct OpenAIService: Sendable {
         }
         if stream {
             let metrics = self.metrics
+            let first = first
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                             body: ResponseBody { writer in
-                                let status = await SSEStream.write(run, responses: responses, to: &writer)
+                                let status = await SSEStream.write(run, first: first, responses: responses, to: &writer)
                                 await metrics.recordRequest(endpoint: endpoint, status: status, duration: ContinuousClock.now - start)
                             })
         }
@@ -165,7 +175,7 @@ struct OpenAIService: Sendable {
             while let event = try await withTaskCancellationHandler(operation: { try await run.channel.next() },
                                                                    onCancel: { run.cancel() }) {
                 switch event {
-                case .started: break
+                case .progress, .started: break
                 case let .text(piece): text += piece
                 case let .toolCalls(list): calls += list
                 case let .finished(summary):

@@ -4,16 +4,22 @@ import PhiTokenizer
 
 /// Writes a generation as server-sent events: `data: {chunk}` lines, then `data: [DONE]`.
 enum SSEStream {
-    /// Streams `run` to `writer`; returns the status to record. When the client goes away, the
-    /// first failed write cancels the generation (it stops at its next token).
-    static func write(_ run: GenerationRun, responses: OpenAIResponses, to writer: inout any ResponseBodyWriter) async -> Int {
+    /// Streams `run` to `writer`, beginning with `first` (the event already taken from it); returns
+    /// the status to record. When the client goes away, the first failed write cancels the
+    /// generation (it stops at its next token).
+    static func write(_ run: GenerationRun, first: GenerationEvent?, responses: OpenAIResponses,
+                      to writer: inout any ResponseBodyWriter) async -> Int {
         var toolCallCount = 0
+        var pending = first
         do {
             if responses.kind == .chat {
                 try await send(responses.chunk(delta: ["role": "assistant", "content": ""]), to: &writer)
             }
-            while let event = try await nextEvent(run) {
+            while let event = try await next(run, pending: &pending) {
                 switch event {
+                case let .progress(progress):
+                    try await writer.write(ByteBuffer(string: OpenAIResponses.progressComment(progress)))
+                    if responses.returnsProgress { try await send(responses.progressChunk(progress), to: &writer) }
                 case .started:
                     break
                 case let .text(text):
@@ -51,7 +57,11 @@ enum SSEStream {
         let error: any Error
     }
 
-    private static func nextEvent(_ run: GenerationRun) async throws -> GenerationEvent? {
+    private static func next(_ run: GenerationRun, pending: inout GenerationEvent?) async throws -> GenerationEvent? {
+        if let event = pending {
+            pending = nil
+            return event
+        }
         do {
             return try await run.channel.next()
         } catch {

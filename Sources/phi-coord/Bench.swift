@@ -56,7 +56,7 @@ struct Bench: AsyncParsableCommand {
         if comparePipeline {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("phi-bench-\(ProcessInfo.processInfo.processIdentifier)")
             let comparison = PipelineComparison(
-                workerExecutable: Up.siblingExecutable("phi-worker"), model: source, quant: modelOptions.quant,
+                workerExecutable: LaunchedCluster.siblingExecutable("phi-worker"), model: source, quant: modelOptions.quant,
                 split: split.flatMap(parsedSplit)
                     ?? PipelineComparison.balancedSplit(config: source.config, format: modelOptions.quant ?? .bf16),
                 benchmark: benchmark, sessions: sessions, logDirectory: directory)

@@ -17,7 +17,8 @@ struct Chat: AsyncParsableCommand {
     var maxRounds = FunctionCallingLoop.defaultMaxRounds
 
     func run() async throws {
-        let setup = try coordinator.load()
+        let setup = try await coordinator.load()
+        defer { setup.stop() }
         let parameters = try sampling.parameters(config: setup.engine.pipeline.config)
         let loop = FunctionCallingLoop(engine: setup.engine, toolbox: setup.toolbox, parameters: parameters, maxRounds: maxRounds)
         var session = ChatSession(loop: loop, systemPrompt: system)

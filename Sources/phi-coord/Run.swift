@@ -24,7 +24,8 @@ struct Run: AsyncParsableCommand {
     var maxRounds = FunctionCallingLoop.defaultMaxRounds
 
     func run() async throws {
-        let setup = try coordinator.load()
+        let setup = try await coordinator.load()
+        defer { setup.stop() }
         let parameters = try sampling.parameters(config: setup.engine.pipeline.config)
         let loop = FunctionCallingLoop(engine: setup.engine, toolbox: setup.toolbox, parameters: parameters,
                                        maxRounds: maxRounds, toolChoice: toolChoice)
@@ -37,22 +38,32 @@ struct Run: AsyncParsableCommand {
 }
 
 /// Prints the loop's events for a person: text as it streams, calls and results on their own
-/// lines, a progress line (on stderr) while a long prompt is computed.
+/// lines, and while a long prompt is computed a progress bar on stderr (tokens done, tokens/s, the
+/// time left).
 final class StepPrinter: Sendable {
     private struct State {
         var isMidLine = false
+        /// The current round's meter, made at its first report, timed from the round's start.
+        var meter: PrefillProgressMeter?
+        var roundStart = ContinuousClock.now
     }
 
     private let state = Mutex(State())
-    /// Prompts shorter than this finish too fast for a progress line to help.
+    private let reporter = ProgressReporter(label: "prompt")
+    /// Prompts shorter than this finish too fast for a progress bar to help.
     static let progressThresholdTokens = 256
 
     func show(_ event: FunctionCallingLoop.Event) {
         switch event {
         case let .prefill(done, total):
             guard total >= Self.progressThresholdTokens else { return }
-            FileHandle.standardError.write(Data("\r[prompt \(done)/\(total) tokens]".utf8))
-            if done == total { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            let meter = state.withLock { state in
+                if state.meter == nil {
+                    state.meter = PrefillProgressMeter(start: state.roundStart) { [reporter] in reporter.show($0) }
+                }
+                return state.meter
+            }
+            meter?.callback(done, total)
         case let .text(text):
             print(text, terminator: "")
             state.withLock { $0.isMidLine = !text.hasSuffix("\n") }
@@ -65,10 +76,15 @@ final class StepPrinter: Sendable {
             line("[invalid call] \(problem)")
         case .roundFinished:
             finish()
+            state.withLock {
+                $0.meter = nil
+                $0.roundStart = .now
+            }
         }
     }
 
     func finish() {
+        reporter.finish()
         if state.withLock({ $0.isMidLine }) { print() }
         state.withLock { $0.isMidLine = false }
         fflush(nil)

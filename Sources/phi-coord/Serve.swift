@@ -24,8 +24,9 @@ struct Serve: AsyncParsableCommand {
     var defaultMaxTokens = 512
 
     func run() async throws {
-        let setup = try coordinator.load()
-        let name = servedModelName ?? setup.modelDirectory.lastPathComponent
+        let setup = try await coordinator.load()
+        defer { setup.stop() }
+        let name = servedModelName ?? Self.modelName(setup.modelPath)
         var logger = Logger(label: "phi-coord.serve")
         logger.logLevel = .notice
         let server = OpenAIServer(engine: setup.engine, configuration: .init(
@@ -36,36 +37,56 @@ struct Serve: AsyncParsableCommand {
             fflush(nil)
         }
     }
+
+    /// A GGUF file's name without its extension; a directory's name.
+    static func modelName(_ path: URL) -> String {
+        path.pathExtension.lowercased() == "gguf" ? path.deletingPathExtension().lastPathComponent : path.lastPathComponent
+    }
 }
 
-/// How `serve`, `chat` and `run` find their model, tokenizer, tools and session limits.
+/// How `serve`, `chat` and `run` find their model, tokenizer, tools and session limits, and
+/// where the layers run.
 ///
-/// `--manifest` gives the model and the tools (and, with the cluster, the workers); `--model`
-/// runs every layer in this process. Today both build an in-process pipeline.
+/// `--manifest` gives the model, the tools and the workers: those marked `local = true` are
+/// started on this machine (as `up` does) unless something already listens at their address, and
+/// the coordinator links the ring. `--workers` names running workers instead. `--model` alone
+/// runs every layer in this process; a manifest without workers does too.
 struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Cluster manifest (TOML): model, tools, workers.")
     var manifest: String?
 
-    @Option(help: "Model directory (config.json + safetensors), run in this process.")
+    @Option(help: "Model directory (config.json + safetensors) or GGUF file.")
     var model: String?
+
+    @Option(help: "Running workers in pipeline order, comma-separated: tcp://HOST:PORT,… (with --model).")
+    var workers: String?
+
+    @Option(name: .customLong("secret-file"), help: "Shared secret of the workers (with --workers).")
+    var secretFile: String?
+
+    @Option(name: .customLong("wire-dtype"), help: "Hidden states between workers: f32 (exact), f16, bf16 (with --workers).")
+    var wireDType: ActivationDType?
 
     @Option(name: .customLong("tools-manifest"), help: "A manifest whose [[tools]] to offer (with --model).")
     var toolsManifest: String?
 
-    @Option(help: "Tokenizer directory (tokenizer.json, tokenizer_config.json; default: the model directory).")
+    @Option(help: "Tokenizer directory (tokenizer.json, tokenizer_config.json; default: the manifest's, else the model's).")
     var tokenizer: String?
 
-    @Option(name: .long, help: "Weight format: f32, f16, bf16, q8_0, q4_0 (default: as stored).")
+    @Option(name: .long, help: "Weight format in this process: f32, f16, bf16, q8_0, q4_0 (default: as stored).")
     var quant: WeightFormat?
 
-    @Option(name: .long, help: "Compute threads (default: the available cores).")
+    @Option(name: .long, help: "Compute threads in this process (default: the available cores).")
     var threads: Int?
 
     @Option(name: .long, help: "Context budget of each session in tokens (default: the manifest's, else 4096).")
     var context: Int?
 
-    @Option(name: .long, help: "Tokens per prefill chunk.")
+    @Option(name: .long, help: "Tokens per prefill chunk (default: the manifest's, else 512).")
     var chunk: Int?
+
+    @Option(name: .long, help: "KV cache format of every stage: f32 (exact, the default), f16, q8_0.")
+    var kv: KVFormat?
 
     @Option(name: .long, help: "Kernel instruction set: best, scalar, avx2, neon.")
     var kernels: KernelSet = .best
@@ -76,6 +97,9 @@ struct CoordinatorOptions: ParsableArguments {
     @Option(name: .customLong("max-cached-tokens"), help: "Tokens cached across sessions (default: 4 × context).")
     var maxCachedTokens: Int?
 
+    @Option(name: .customLong("start-timeout"), help: "Seconds to wait for a manifest's local workers to load and listen.")
+    var startTimeout: Int = 300
+
     /// A session budget of 4096 tokens by default: Phi-4-mini's short-factor range, and 1 GiB of
     /// float32 KV cache per full session.
     static let defaultContextTokens = 4096
@@ -83,34 +107,63 @@ struct CoordinatorOptions: ParsableArguments {
     struct Setup {
         let engine: CompletionEngine
         let toolbox: Toolbox
-        let modelDirectory: URL
+        let modelPath: URL
+        /// The manifest's cluster, when its workers run the layers.
+        let cluster: LaunchedCluster?
+
+        /// Stops the local workers this command started.
+        func stop() { cluster?.stop() }
     }
 
     func validate() throws {
         if (manifest == nil) == (model == nil) { throw ValidationError("give either --manifest FILE or --model DIR") }
+        if manifest != nil && workers != nil { throw ValidationError("give --manifest or --workers, not both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
         if let context, context < 2 { throw ValidationError("--context must be at least 2, not \(context)") }
         if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1, not \(chunk)") }
         if maxSessions < 1 { throw ValidationError("--max-sessions must be at least 1, not \(maxSessions)") }
+        if startTimeout < 1 { throw ValidationError("--start-timeout must be at least 1, not \(startTimeout)") }
     }
 
-    func load() throws -> Setup {
+    func load() async throws -> Setup {
         let manifest = try self.manifest.map { try Manifest.load(URL(fileURLWithPath: $0)) }
         let toolsManifest = try self.toolsManifest.map { try Manifest.load(URL(fileURLWithPath: $0)) }
-        let modelDirectory = manifest?.modelPath ?? URL(fileURLWithPath: model ?? ".")
-        let source = try ModelSource.open(modelDirectory)
-        let tokenizerDirectory = tokenizer.map { URL(fileURLWithPath: $0) } ?? modelDirectory
-        let tokenizer = try Tokenizer.load(directory: tokenizerDirectory, vocabularySize: source.config.vocabularySize)
-        // The cluster pipeline over the manifest's workers replaces this in-process one.
-        let pipeline = try LocalPipeline(model: source, format: quant ?? manifest?.quant,
-                                         compute: try Compute(threads: threads ?? manifest?.threads, kernels: kernels))
+        let modelPath = manifest?.modelPath ?? URL(fileURLWithPath: model ?? ".")
+        let source = try ModelSource.open(modelPath)
+        let tokenizerDirectory = tokenizer.map { URL(fileURLWithPath: $0) } ?? manifest?.tokenizerPath
+        let tokenizer = try ModelTokenizer.load(for: source, directory: tokenizerDirectory)
+        let template = try ModelTokenizer.chatTemplate(of: tokenizer)
         let contextTokens = min(context ?? manifest?.contextTokens ?? Self.defaultContextTokens, source.config.maxPositionEmbeddings)
+        let chunkTokens = chunk ?? manifest?.chunkTokens ?? Generator.defaultChunkTokens
+        let kvFormat = kv ?? manifest?.kvFormat ?? .f32
+        let toolbox = try Toolbox((manifest?.tools ?? []) + (toolsManifest?.tools ?? []))
+        let pipeline: any Pipeline
+        var cluster: LaunchedCluster?
+        if let manifest, !manifest.workers.isEmpty {
+            let launched = try await LaunchedCluster.launch(manifest: manifest, source: source, contextTokens: contextTokens,
+                                                            kvFormat: kvFormat, chunkTokens: chunkTokens,
+                                                            startTimeout: .seconds(startTimeout))
+            FileHandle.standardError.write(Data("cluster up: \(await launched.describe()) (logs in \(launched.workers.logDirectory.path))\n".utf8))
+            pipeline = launched.pipeline
+            cluster = launched
+        } else if let workers {
+            var logger = Logger(label: "phi-coord")
+            logger.logLevel = .warning
+            let endpoints = workers.split(separator: ",").map { ClusterOptions.Endpoint(name: String($0), address: String($0)) }
+            let options = ClusterOptions(workers: endpoints, secretFile: secretFile.map { URL(fileURLWithPath: $0) },
+                                         wireDType: wireDType ?? .f32, contextTokens: contextTokens, kvFormat: kvFormat,
+                                         chunkTokens: chunkTokens)
+            pipeline = try await ClusterPipeline.connect(model: source, options: options, logger: logger)
+        } else {
+            pipeline = try LocalPipeline(model: source, format: quant ?? manifest?.quant,
+                                         compute: try Compute(threads: threads ?? manifest?.threads, kernels: kernels),
+                                         kvFormat: kvFormat)
+        }
         let limits = SessionStore.Limits(maxSessions: maxSessions, maxCachedTokens: maxCachedTokens ?? 4 * contextTokens,
                                          contextTokens: contextTokens)
-        let engine = CompletionEngine(pipeline: pipeline, tokenizer: tokenizer, template: nil, limits: limits,
-                                      chunkTokens: chunk ?? manifest?.chunkTokens ?? Generator.defaultChunkTokens)
-        let toolbox = try Toolbox((manifest?.tools ?? []) + (toolsManifest?.tools ?? []))
-        return Setup(engine: engine, toolbox: toolbox, modelDirectory: modelDirectory)
+        let engine = CompletionEngine(pipeline: pipeline, tokenizer: tokenizer, template: template, limits: limits,
+                                      chunkTokens: chunkTokens)
+        return Setup(engine: engine, toolbox: toolbox, modelPath: modelPath, cluster: cluster)
     }
 }
 

@@ -40,27 +40,11 @@ struct Up: AsyncParsableCommand {
         let contextTokens = context ?? manifest.contextTokens ?? min(4096, source.config.maxPositionEmbeddings)
         let kvFormat = kv ?? manifest.kvFormat ?? .f32
         let chunkTokens = chunk ?? manifest.chunkTokens ?? Generator.defaultChunkTokens
-        let split = try manifest.split(config: source.config, format: manifest.quant ?? .bf16, kvFormat: kvFormat,
-                                       contextTokens: contextTokens, chunkTokens: chunkTokens)
-        let workers = LocalWorkers(logDirectory: FileManager.default.temporaryDirectory
-            .appendingPathComponent("phi-cluster-\(ProcessInfo.processInfo.processIdentifier)"))
-        let stopper = SignalStopper { workers.stopAll() }
-        defer {
-            workers.stopAll()
-            stopper.cancel()
-        }
-        try workers.start(manifest, split: split, executable: Self.siblingExecutable("phi-worker"))
-        try await workers.waitUntilListening(manifest, timeout: .seconds(startTimeout))
-        var withSplit = manifest
-        for index in withSplit.workers.indices { withSplit.workers[index].layers = split[index] }
-        var logger = Logger(label: "phi-coord")
-        logger.logLevel = .warning
-        var options = ClusterOptions(manifest: withSplit, contextTokens: contextTokens)
-        options.kvFormat = kvFormat
-        options.chunkTokens = chunkTokens
-        let pipeline = try await ClusterPipeline.connect(model: source, options: options, logger: logger)
-        let stages = await pipeline.stages.map { "\($0.name) [\(LayerRangeText.format($0.layers))]" }.joined(separator: " → ")
-        FileHandle.standardError.write(Data("cluster up: \(stages) (logs in \(workers.logDirectory.path))\n".utf8))
+        let cluster = try await LaunchedCluster.launch(manifest: manifest, source: source, contextTokens: contextTokens,
+                                                       kvFormat: kvFormat, chunkTokens: chunkTokens, startTimeout: .seconds(startTimeout))
+        defer { cluster.stop() }
+        let pipeline = cluster.pipeline
+        FileHandle.standardError.write(Data("cluster up: \(await cluster.describe()) (logs in \(cluster.workers.logDirectory.path))\n".utf8))
         let parameters = try sampling.parameters(config: source.config)
         let generator = Generator(pipeline: pipeline, chunkTokens: chunkTokens)
         if let promptIDs {
@@ -85,31 +69,4 @@ struct Up: AsyncParsableCommand {
             try await chat.answer(line)
         }
     }
-
-    /// An executable built beside this one.
-    static func siblingExecutable(_ name: String) -> URL {
-        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name)
-    }
-}
-
-/// Stops local workers when the coordinator is interrupted (Ctrl-C) or terminated.
-///
-/// `@unchecked Sendable`: `sources` is set once in init and only cancelled afterwards.
-final class SignalStopper: @unchecked Sendable {
-    private let sources: [any DispatchSourceSignal]
-
-    init(_ stop: @escaping @Sendable () -> Void) {
-        sources = [SIGINT, SIGTERM].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                stop()
-                exit(128 + signalNumber)
-            }
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() { sources.forEach { $0.cancel() } }
 }

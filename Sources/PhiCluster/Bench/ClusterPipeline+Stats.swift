@@ -29,3 +29,16 @@ extension ClusterPipeline {
         return result
     }
 }
+
+extension ClusterPipeline: StageLatencyReporting {
+    /// Each worker's frames and time in its forward pass, from its counters (`StatsReply`); a
+    /// worker that does not answer is left out (its health says why).
+    public func stageLatencies() async -> [StageLatency] {
+        var result: [StageLatency] = []
+        for link in links {
+            guard case let .statsReply(stats)? = try? await link.connection.request(.statsRequest(reset: false)) else { continue }
+            result.append(StageLatency(name: link.name, layers: stats.layers, passes: Int(stats.frames), total: stats.computeTime))
+        }
+        return result
+    }
+}

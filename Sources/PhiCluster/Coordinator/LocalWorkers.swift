@@ -17,11 +17,13 @@ public final class LocalWorkers: @unchecked Sendable {
     }
 
     /// Starts a phi-worker for every local node of `manifest` (`executable` is the phi-worker
-    /// binary). Layers come from `split` for workers, none for spares.
+    /// binary). Layers come from `split` for workers, none for spares. A node whose address
+    /// already accepts connections is left to whatever listens there (a worker started by hand,
+    /// or by another coordinator): the handshake then checks its model and layers.
     public func start(_ manifest: Manifest, split: [Range<Int>], executable: URL) throws {
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         let nodes = zip(manifest.workers, split).map { ($0, Optional($1)) } + manifest.spares.map { ($0, nil as Range<Int>?) }
-        for (node, layers) in nodes where node.isLocal {
+        for (node, layers) in nodes where node.isLocal && !Self.isListening(node.address) {
             var arguments = ["--model", manifest.modelPath.path, "--listen", node.address, "--name", node.name]
             if let layers { arguments += ["--layers", LayerRangeText.format(layers)] }
             if let secret = manifest.secretFile { arguments += ["--secret-file", secret.path] }

@@ -2,11 +2,13 @@ import PhiModel
 
 /// Every stage in this process, run one after another on a thread of its own: the embedded
 /// default (`Stage(0..<32)`), or a split run in-process to check it against the cluster.
-public actor LocalPipeline: Pipeline {
+public actor LocalPipeline: Pipeline, StageLatencyReporting {
     public nonisolated let config: ModelConfig
     private let stages: [Stage]
     private var sessions: [SessionID: (log: SessionLog, caches: [KVCache])] = [:]
     private var scratch = Scratch()
+    /// Passes and time per stage, for `/metrics`.
+    private var stageTimes: [(passes: Int, total: Duration)] = []
     private let executor: DedicatedThreadExecutor
     /// Element type of every session's KV caches.
     public nonisolated let kvFormat: KVFormat
@@ -54,10 +56,14 @@ public actor LocalPipeline: Pipeline {
             let isLastChunk = done + count == tokens.count
             let piece = Array(tokens[done..<(done + count)])
             var hidden = Activations(zeros: 0, width: config.hiddenSize)
+            if stageTimes.count != stages.count { stageTimes = Array(repeating: (0, .zero), count: stages.count) }
             for (index, stage) in stages.enumerated() {
+                let began = ContinuousClock.now
                 if stage.isFirstStage { hidden = try stage.embed(tokens: piece) }
                 try stage.run(&hidden, positions: start..<(start + count), ropeFactors: ropeFactors,
                               cache: &state.caches[index], scratch: &scratch)
+                stageTimes[index].passes += 1
+                stageTimes[index].total += ContinuousClock.now - began
             }
             state.log.append(piece, ropeFactors: ropeFactors)
             if let last = stages.last {
@@ -86,6 +92,10 @@ public actor LocalPipeline: Pipeline {
         state.log.truncate(toTokens: tokens)
         for index in state.caches.indices { state.caches[index].truncate(toTokens: tokens) }
         sessions[session] = state
+    }
+
+    public func stageLatencies() -> [StageLatency] {
+        zip(stages, stageTimes).map { StageLatency(name: "local", layers: $0.layers, passes: $1.passes, total: $1.total) }
     }
 
     public func health() -> [StageHealth] {

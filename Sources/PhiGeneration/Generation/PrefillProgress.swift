@@ -38,7 +38,7 @@ public struct PrefillProgress: Sendable, Equatable {
         return object
     }
 
-    static func seconds(_ duration: Duration) -> Double {
+    public static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return ((Double(seconds) + Double(attoseconds) * 1e-18) * 1000).rounded() / 1000
     }
@@ -59,8 +59,9 @@ public struct PrefillProgressMeter: Sendable {
         let samples = Mutex<[(done: Int, seconds: Double)]>([])
     }
 
-    public init(report: @escaping @Sendable (PrefillProgress) -> Void) {
-        start = ContinuousClock.now
+    /// - Parameter start: when the prefill started (default: now).
+    public init(start: ContinuousClock.Instant = .now, report: @escaping @Sendable (PrefillProgress) -> Void) {
+        self.start = start
         self.report = report
     }
 
