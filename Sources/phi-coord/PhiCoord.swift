@@ -16,7 +16,6 @@ struct PhiCoord: AsyncParsableCommand {
             Plan.self,
             Synth.self,
             Up.self,
-            Job.self,
             TokenizerBench.self,
             Serve.self,
             Chat.self,

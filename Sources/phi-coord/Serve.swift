@@ -115,8 +115,13 @@ struct CoordinatorOptions: ParsableArguments {
         func stop() { cluster?.stop() }
     }
 
-    func validate() throws {
+    /// Checked by the commands that need a model (`run --resume` takes it from the job).
+    func requireModel() throws {
         if (manifest == nil) == (model == nil) { throw ValidationError("give either --manifest FILE or --model DIR") }
+    }
+
+    func validate() throws {
+        if manifest != nil && model != nil { throw ValidationError("give either --manifest FILE or --model DIR, not both") }
         if manifest != nil && workers != nil { throw ValidationError("give --manifest or --workers, not both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
         if let context, context < 2 { throw ValidationError("--context must be at least 2, not \(context)") }
@@ -126,6 +131,7 @@ struct CoordinatorOptions: ParsableArguments {
     }
 
     func load() async throws -> Setup {
+        try requireModel()
         let manifest = try self.manifest.map { try Manifest.load(URL(fileURLWithPath: $0)) }
         let toolsManifest = try self.toolsManifest.map { try Manifest.load(URL(fileURLWithPath: $0)) }
         let modelPath = manifest?.modelPath ?? URL(fileURLWithPath: model ?? ".")

@@ -2,7 +2,7 @@ import Foundation
 import PhiTestSupport
 import Testing
 
-/// `phi-coord job`: a long prompt with checkpoints, killed mid-prefill (the coordinator or a
+/// `phi-coord run --job-dir`: a long prompt with checkpoints, killed mid-prefill (the coordinator or a
 /// worker, SIGKILL) and resumed, gives the tokens of an uninterrupted run.
 @Suite("resumable jobs with real processes", .serialized)
 struct JobResumeTests {
@@ -35,7 +35,7 @@ struct JobResumeTests {
     }
 
     func jobArguments(_ directory: URL, workers: [WorkerProcess], prompt: String) -> [String] {
-        ["job", "--job-dir", directory.path, "--model", Fixtures.tinyModel.path,
+        ["run", "--job-dir", directory.path, "--model", Fixtures.tinyModel.path,
          "--workers", workers.map(\.address).joined(separator: ","), "--prompt-ids", prompt, "--format", "json"]
             + Self.chunking + Self.sampling
     }
@@ -79,7 +79,7 @@ struct JobResumeTests {
     }
 
     func resume(_ directory: URL) throws -> [String: Any] {
-        let output = try Executables.run("phi-coord", ["job", "--resume", directory.path, "--format", "json"])
+        let output = try Executables.run("phi-coord", ["run", "--resume", directory.path, "--format", "json"])
         guard output.status == 0 else { throw FixtureError.malformed("resume failed: \(output.stderr)") }
         return try Executables.json(output)
     }
@@ -151,11 +151,11 @@ struct JobResumeTests {
         var corrupt = original
         corrupt[corrupt.count / 2] ^= 0x40
         try corrupt.write(to: file)
-        var output = try Executables.run("phi-coord", ["job", "--resume", job.path])
+        var output = try Executables.run("phi-coord", ["run", "--resume", job.path])
         #expect(output.status != 0)
         #expect(output.stderr.contains(file.path) && output.stderr.contains("corrupt"), "\(output.stderr)")
         try original.prefix(original.count - 100).write(to: file)
-        output = try Executables.run("phi-coord", ["job", "--resume", job.path])
+        output = try Executables.run("phi-coord", ["run", "--resume", job.path])
         #expect(output.status != 0)
         #expect(output.stderr.contains(file.path) && output.stderr.contains("bytes"), "\(output.stderr)")
         try original.write(to: file)
