@@ -39,6 +39,8 @@ enum WireSamples {
                                 vocabSize: 3, logits: [1, 2, 3, 4, 5, 6], argmax: [2, 2])),
             .logits(LogitsFrame(sessionID: 9, sequence: 2, firstPosition: 5, tokenCount: 4, output: .none,
                                 vocabSize: 0, logits: [], argmax: [])),
+            .logits(LogitsFrame(sessionID: 10, sequence: 3, firstPosition: 9, tokenCount: 1, output: .lastArgmax,
+                                vocabSize: 200_064, logits: [], argmax: [200_019])),
             .ack(Ack(sessionID: 7, sequence: 42, queueDepth: 3)),
             .error(ErrorReport(code: .wrongLayers, message: "frame for layer 8 reached layers 0..<8", origin: "w1",
                                peer: "tcp://10.0.0.12:41000", field: "ActivationFrame.layer_begin", sessionID: 7, sequence: 42)),

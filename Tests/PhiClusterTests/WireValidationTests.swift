@@ -141,6 +141,19 @@ struct WireValidationTests {
         let shortLogits = LogitsFrame(sessionID: 1, sequence: 1, firstPosition: 0, tokenCount: 2, output: .allLogits,
                                       vocabSize: 3, logits: [1, 2, 3, 4, 5], argmax: [0, 0])
         #expect(try decodeError(WireMessage.logits(shortLogits).encode()).description.contains("carries 5 floats"))
+        // A greedy step's answer: one id for the last position, checked against the vocabulary, no logits.
+        let twoIDs = LogitsFrame(sessionID: 1, sequence: 1, firstPosition: 0, tokenCount: 4, output: .lastArgmax,
+                                 vocabSize: 10, logits: [], argmax: [1, 2])
+        #expect(try decodeError(WireMessage.logits(twoIDs).encode()).field == "LogitsFrame.argmax")
+        let beyond = LogitsFrame(sessionID: 1, sequence: 1, firstPosition: 0, tokenCount: 4, output: .lastArgmax,
+                                 vocabSize: 10, logits: [], argmax: [10])
+        #expect(try decodeError(WireMessage.logits(beyond).encode()).field == "LogitsFrame.argmax[0]")
+        let noVocabulary = LogitsFrame(sessionID: 1, sequence: 1, firstPosition: 0, tokenCount: 1, output: .lastArgmax,
+                                       vocabSize: 0, logits: [], argmax: [0])
+        #expect(try decodeError(WireMessage.logits(noVocabulary).encode()) == .missingField(peer: peer, field: "LogitsFrame.vocab_size"))
+        let withLogits = LogitsFrame(sessionID: 1, sequence: 1, firstPosition: 0, tokenCount: 1, output: .lastArgmax,
+                                     vocabSize: 2, logits: [1, 2], argmax: [1])
+        #expect(try decodeError(WireMessage.logits(withLogits).encode()).field == "LogitsFrame.logits")
     }
 
     @Test("a different protocol major is refused naming both versions")

@@ -25,6 +25,41 @@ struct GeneratorGoldenTests {
         }
     }
 
+    /// Greedy generation asks the pipeline for the argmax alone; a run that needs the logits (here
+    /// a constraint that bans nothing) takes them and samples greedily: both must give the golden.
+    @Test("greedy through the argmax-only pass and through the logits give the same golden tokens")
+    func argmaxOnlyEqualsLogits() async throws {
+        let golden = try TinyGolden.load()
+        let model = try TinyModel.source()
+        let pipeline = try LocalPipeline(model: model, format: nil, compute: try Compute(threads: 2), split: [0..<16, 16..<32])
+        let generator = Generator(pipeline: pipeline)
+        for name in ["p7", "p64"] {
+            let prompt = try golden.prompt(name)
+            let expected = try #require(prompt.greedy24)
+            let parameters = SamplingParameters.greedy(maxTokens: expected.count, ignoreEOS: true)
+            var runs: [[Int]] = []
+            for constraint in [nil, TokenBan(vocabularySize: model.config.vocabularySize, banned: [])] as [(any TokenConstraint)?] {
+                let session = SessionID(UInt64(runs.count + 20))
+                try await pipeline.openSession(session, contextTokens: prompt.ids.count + expected.count)
+                runs.append(try await generator.generate(session: session, prompt: prompt.ids, parameters: parameters,
+                                                         constraint: constraint).tokens)
+            }
+            #expect(runs == [expected, expected], "\(name)")
+        }
+        // The argmax-only pass gives one id, the argmax of the logits pass's last row.
+        let session = SessionID(30)
+        let ids = try golden.prompt("p64").ids
+        try await pipeline.openSession(session, contextTokens: 2 * ids.count)
+        let onlyArgmax = try await pipeline.append(session: session, tokens: ids, ropeFactors: .short, logits: .lastArgmax,
+                                                   chunkTokens: 16, progress: nil)
+        try await pipeline.truncate(session: session, toTokens: 0)
+        let withLogits = try await pipeline.append(session: session, tokens: ids, ropeFactors: .short, logits: .last,
+                                                   chunkTokens: 16, progress: nil)
+        #expect(onlyArgmax.lastLogits == nil)
+        let logits = try #require(withLogits.lastLogits)
+        #expect(onlyArgmax.argmax == Logits.argmaxOfRows(logits, rows: 1, width: logits.count))
+    }
+
     @Test("a generation that crosses position 4096 re-runs its sequence with the long factors and matches greedy12")
     func crossing4096() async throws {
         let golden = try TinyGolden.load()

@@ -126,6 +126,7 @@ public actor ClusterPipeline: Pipeline {
             case .none: .none
             case .last: isLast ? .lastLogits : .none
             case .argmaxAndLast: .argmaxAndLastLogits
+            case .lastArgmax: isLast ? .lastArgmax : .none
             }
             keys.append(try await send(session: session, tokens: Array(tokens[piece]), firstPosition: start + piece.lowerBound,
                                        ropeFactors: ropeFactors, output: output))
@@ -142,7 +143,7 @@ public actor ClusterPipeline: Pipeline {
                 }
             }
         }
-        if logits == .argmaxAndLast { result.argmax = argmax }
+        if logits == .argmaxAndLast || logits == .lastArgmax { result.argmax = argmax }
         return result
     }
 

@@ -74,6 +74,11 @@ public actor LocalPipeline: Pipeline, StageLatencyReporting {
                     result.lastLogits = try last.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
                 case .last:
                     break
+                case .lastArgmax where isLastChunk:
+                    let logits = try last.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
+                    argmax = Logits.argmaxOfRows(logits, rows: 1, width: config.vocabularySize)
+                case .lastArgmax:
+                    break
                 case .argmaxAndLast:
                     let all = try last.logits(from: hidden, tokens: 0..<count, scratch: &scratch)
                     argmax += Logits.argmaxOfRows(all, rows: count, width: config.vocabularySize)
@@ -83,7 +88,7 @@ public actor LocalPipeline: Pipeline, StageLatencyReporting {
             done += count
             progress?(done)
         }
-        if logits == .argmaxAndLast { result.argmax = argmax }
+        if logits == .argmaxAndLast || logits == .lastArgmax { result.argmax = argmax }
         return result
     }
 

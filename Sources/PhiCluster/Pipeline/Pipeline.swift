@@ -15,13 +15,16 @@ public enum LogitsRequest: Sendable, Equatable {
     case last
     /// The argmax of every position, and the logits of the last.
     case argmaxAndLast
+    /// Only the argmax of the pass's last position (in `argmax`, one id): all a greedy sampler
+    /// needs, so a cluster's last worker sends 4 bytes instead of the vocabulary's logits.
+    case lastArgmax
 }
 
 /// The result of a pass through every stage.
 public struct ForwardResult: Sendable, Equatable {
     /// Logits of the pass's last position, [vocabulary].
     public var lastLogits: [Float]?
-    /// Argmax of every position of the pass (with `.argmaxAndLast`).
+    /// Argmax of every position of the pass (with `.argmaxAndLast`), or of its last (with `.lastArgmax`).
     public var argmax: [Int]?
 
     public init(lastLogits: [Float]? = nil, argmax: [Int]? = nil) {

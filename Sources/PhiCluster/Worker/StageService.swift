@@ -210,6 +210,9 @@ public actor StageService {
                 break
             case .lastLogits:
                 logits = try stage.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
+            case .lastArgmax:
+                let last = try stage.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
+                argmax = Logits.argmaxOfRows(last, rows: 1, width: vocabulary)
             case .argmaxAndLastLogits, .allLogits:
                 let all = try stage.logits(from: hidden, tokens: 0..<count, scratch: &scratch)
                 argmax = Logits.argmaxOfRows(all, rows: count, width: vocabulary)
@@ -219,7 +222,8 @@ public actor StageService {
             throw StageFailure(.internal, "\(error)")
         }
         return LogitsFrame(sessionID: frame.sessionID, sequence: frame.sequence, firstPosition: frame.firstPosition,
-                           tokenCount: count, output: frame.output, vocabSize: logits.isEmpty ? 0 : vocabulary,
+                           tokenCount: count, output: frame.output,
+                           vocabSize: logits.isEmpty && frame.output != .lastArgmax ? 0 : vocabulary,
                            logits: logits, argmax: argmax)
     }
 }

@@ -48,6 +48,14 @@ public struct Generator: Sendable {
     /// the longest cached prefix that is still valid (same tokens, same LongRoPE factors).
     public func prefill(session: SessionID, prompt: [Int], result: inout GenerationResult,
                         progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> [Float] {
+        let output = try await prefillPass(session: session, prompt: prompt, result: &result, progress: progress, request: .last)
+        guard let logits = output.lastLogits else { throw GeneratorError.missingLogits }
+        return logits
+    }
+
+    /// `prefill`, returning what `request` asks of the last position.
+    func prefillPass(session: SessionID, prompt: [Int], result: inout GenerationResult,
+                     progress: (@Sendable (Int, Int) -> Void)?, request: LogitsRequest) async throws -> ForwardResult {
         guard !prompt.isEmpty else { throw PipelineError.emptyPass }
         let factors = RopeFactorSet.forPass(endingAt: prompt.count - 1, config: pipeline.config)
         let cached = try await pipeline.sessionLog(session)
@@ -58,19 +66,26 @@ public struct Generator: Sendable {
         let fresh = Array(prompt[reuse...])
         let total = fresh.count
         let start = ContinuousClock.now
-        let output = try await pipeline.append(session: session, tokens: fresh, ropeFactors: factors, logits: .last,
+        let output = try await pipeline.append(session: session, tokens: fresh, ropeFactors: factors, logits: request,
                                                chunkTokens: chunkTokens,
                                                progress: progress.map { report in { @Sendable done in report(done, total) } })
         result.promptTokens = prompt.count
         result.prefillTokensComputed += fresh.count
         result.prefillDuration += ContinuousClock.now - start
-        guard let logits = output.lastLogits else { throw GeneratorError.missingLogits }
-        return logits
+        return output
     }
 
     /// Runs `token` at the session's next position and returns its logits, re-running the whole
     /// sequence with the long factors when this position crosses into them.
     public func step(session: SessionID, token: Int, result: inout GenerationResult) async throws -> [Float] {
+        let output = try await stepPass(session: session, token: token, result: &result, request: .last)
+        guard let logits = output.lastLogits else { throw GeneratorError.missingLogits }
+        return logits
+    }
+
+    /// `step`, returning what `request` asks of the new position.
+    func stepPass(session: SessionID, token: Int, result: inout GenerationResult,
+                  request: LogitsRequest) async throws -> ForwardResult {
         let cached = try await pipeline.sessionLog(session)
         let position = cached.tokens.count
         let factors = RopeFactorSet.forPass(endingAt: position, config: pipeline.config)
@@ -78,14 +93,13 @@ public struct Generator: Sendable {
         if let cachedFactors = cached.ropeFactors, cachedFactors != factors {
             try await pipeline.truncate(session: session, toTokens: 0)
             output = try await pipeline.append(session: session, tokens: cached.tokens + [token], ropeFactors: factors,
-                                               logits: .last, chunkTokens: chunkTokens, progress: nil)
+                                               logits: request, chunkTokens: chunkTokens, progress: nil)
             result.replayedTokens += cached.tokens.count
         } else {
-            output = try await pipeline.append(session: session, tokens: [token], ropeFactors: factors, logits: .last,
+            output = try await pipeline.append(session: session, tokens: [token], ropeFactors: factors, logits: request,
                                                chunkTokens: 1, progress: nil)
         }
-        guard let logits = output.lastLogits else { throw GeneratorError.missingLogits }
-        return logits
+        return output
     }
 
     /// Generates up to `parameters.maxTokens` tokens after `prompt` in `session` (opened by the
@@ -96,13 +110,18 @@ public struct Generator: Sendable {
                          progress: (@Sendable (Int, Int) -> Void)? = nil,
                          onToken: (Int) async throws -> Bool = { _ in true }) async throws -> GenerationResult {
         var result = GenerationResult()
-        var logits = try await prefill(session: session, prompt: prompt, result: &result, progress: progress)
+        // A greedy choice needs only the argmax: the pipeline's last stage sends one id, not the
+        // vocabulary's logits (the same token: both take the first of equal maxima).
+        let request: LogitsRequest = constraint == nil && parameters.temperature == 0 && parameters.repetitionPenalty == 1
+            ? .lastArgmax : .last
+        var output = try await prefillPass(session: session, prompt: prompt, result: &result, progress: progress,
+                                           request: request)
         let budget = try await pipeline.sessionLog(session).contextTokens
         let decodeStart = ContinuousClock.now
         do {
-            result.finishReason = try await decode(session: session, context: prompt, logits: &logits, budget: budget,
-                                                   parameters: parameters, constraint: constraint, result: &result,
-                                                   onToken: onToken)
+            result.finishReason = try await decode(session: session, context: prompt, output: &output, request: request,
+                                                   budget: budget, parameters: parameters, constraint: constraint,
+                                                   result: &result, onToken: onToken)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -114,8 +133,8 @@ public struct Generator: Sendable {
 
     /// Samples, emits and runs tokens until a stop id, `onToken` declining, a complete
     /// constrained output, `maxTokens` or the context budget.
-    private func decode(session: SessionID, context prompt: [Int], logits: inout [Float], budget: Int,
-                        parameters: SamplingParameters, constraint: (any TokenConstraint)?,
+    private func decode(session: SessionID, context prompt: [Int], output: inout ForwardResult, request: LogitsRequest,
+                        budget: Int, parameters: SamplingParameters, constraint: (any TokenConstraint)?,
                         result: inout GenerationResult, onToken: (Int) async throws -> Bool) async throws -> FinishReason {
         var sampler = Sampler(parameters)
         var constraint = constraint
@@ -123,7 +142,11 @@ public struct Generator: Sendable {
         while result.tokens.count < parameters.maxTokens {
             try Task.checkCancellation()
             let token: Int
-            if var active = constraint {
+            if request == .lastArgmax {
+                guard let best = output.argmax?.last else { throw GeneratorError.missingLogits }
+                token = best
+            } else if var active = constraint {
+                guard let logits = output.lastLogits else { throw GeneratorError.missingLogits }
                 let maskStart = ContinuousClock.now
                 let remaining = min(parameters.maxTokens - result.tokens.count, budget - context.count)
                 let mask = active.allowedTokens(remainingTokens: remaining)
@@ -131,6 +154,7 @@ public struct Generator: Sendable {
                 result.constraintDuration += ContinuousClock.now - maskStart
                 token = sampler.sample(logits, context: context, mask: mask)
             } else {
+                guard let logits = output.lastLogits else { throw GeneratorError.missingLogits }
                 token = sampler.sample(logits, context: context)
             }
             if parameters.stopTokenIds.contains(token) && !parameters.ignoreEOS { return .stop }
@@ -139,7 +163,7 @@ public struct Generator: Sendable {
             constraint?.advance(token)
             if try await !onToken(token) || constraint?.isComplete == true { return .stop }
             guard result.tokens.count < parameters.maxTokens, context.count < budget else { return .length }
-            logits = try await step(session: session, token: token, result: &result)
+            output = try await stepPass(session: session, token: token, result: &result, request: request)
         }
         return .length
     }

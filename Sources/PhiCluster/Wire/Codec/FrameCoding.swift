@@ -105,13 +105,15 @@ extension FieldReader {
         let output: OutputRequest = try enumValue(c.output.rawValue, "LogitsFrame.output")
         let vocabSize = try count(c.vocab_size, "LogitsFrame.vocab_size", limit: limits.maxVocabSize)
         let rows = output.logitsRows(tokenCount: tokenCount)
-        guard rows == 0 || vocabSize > 0 else { throw .missingField(peer: peer, field: "LogitsFrame.vocab_size") }
+        guard (rows == 0 && output != .lastArgmax) || vocabSize > 0 else {
+            throw .missingField(peer: peer, field: "LogitsFrame.vocab_size")
+        }
         let expected = rows * vocabSize * 4
         guard c.logits.len == expected else {
             throw .payloadSize(peer: peer, field: "LogitsFrame.logits", expected: expected, actual: c.logits.len,
                                elementBytes: 4, unit: "floats")
         }
-        let expectedArgmax = output.includesArgmax ? tokenCount : 0
+        let expectedArgmax = output.argmaxCount(tokenCount: tokenCount)
         guard c.n_argmax == expectedArgmax else {
             throw .invalidField(peer: peer, field: "LogitsFrame.argmax",
                                 reason: "\(c.n_argmax) ids, expected \(expectedArgmax) for output '\(output)'")

@@ -66,11 +66,14 @@ public enum OutputRequest: UInt32, Sendable, CaseIterable, CustomStringConvertib
     case argmaxAndLastLogits = 3
     /// Logits and argmax of every position.
     case allLogits = 4
+    /// Only the argmax of the frame's last position: all a greedy sampler needs, 4 bytes
+    /// instead of the vocabulary's logits.
+    case lastArgmax = 5
 
     /// Rows of logits a `LogitsFrame` carries for a frame of `tokenCount` tokens.
     public func logitsRows(tokenCount: Int) -> Int {
         switch self {
-        case .none: 0
+        case .none, .lastArgmax: 0
         case .lastLogits, .argmaxAndLastLogits: 1
         case .allLogits: tokenCount
         }
@@ -79,12 +82,18 @@ public enum OutputRequest: UInt32, Sendable, CaseIterable, CustomStringConvertib
     /// Whether a `LogitsFrame` carries the argmax of every position.
     public var includesArgmax: Bool { self == .argmaxAndLastLogits || self == .allLogits }
 
+    /// Argmax ids a `LogitsFrame` carries for a frame of `tokenCount` tokens.
+    public func argmaxCount(tokenCount: Int) -> Int {
+        includesArgmax ? tokenCount : (self == .lastArgmax ? 1 : 0)
+    }
+
     public var description: String {
         switch self {
         case .none: "none"
         case .lastLogits: "last logits"
         case .argmaxAndLastLogits: "argmax and last logits"
         case .allLogits: "all logits"
+        case .lastArgmax: "last argmax"
         }
     }
 }

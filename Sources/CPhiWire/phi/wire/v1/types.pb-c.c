@@ -381,21 +381,23 @@ const ProtobufCEnumDescriptor phi__wire__v1__rope_factors__descriptor =
   phi__wire__v1__rope_factors__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue phi__wire__v1__output_request__enum_values_by_number[5] =
+static const ProtobufCEnumValue phi__wire__v1__output_request__enum_values_by_number[6] =
 {
   { "OUTPUT_REQUEST_UNSPECIFIED", "PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_UNSPECIFIED", 0 },
   { "OUTPUT_REQUEST_NONE", "PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_NONE", 1 },
   { "OUTPUT_REQUEST_LAST_LOGITS", "PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_LAST_LOGITS", 2 },
   { "OUTPUT_REQUEST_ARGMAX_AND_LAST_LOGITS", "PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_ARGMAX_AND_LAST_LOGITS", 3 },
   { "OUTPUT_REQUEST_ALL_LOGITS", "PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_ALL_LOGITS", 4 },
+  { "OUTPUT_REQUEST_LAST_ARGMAX", "PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_LAST_ARGMAX", 5 },
 };
 static const ProtobufCIntRange phi__wire__v1__output_request__value_ranges[] = {
-{0, 0},{0, 5}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex phi__wire__v1__output_request__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex phi__wire__v1__output_request__enum_values_by_name[6] =
 {
   { "OUTPUT_REQUEST_ALL_LOGITS", 4 },
   { "OUTPUT_REQUEST_ARGMAX_AND_LAST_LOGITS", 3 },
+  { "OUTPUT_REQUEST_LAST_ARGMAX", 5 },
   { "OUTPUT_REQUEST_LAST_LOGITS", 2 },
   { "OUTPUT_REQUEST_NONE", 1 },
   { "OUTPUT_REQUEST_UNSPECIFIED", 0 },
@@ -407,9 +409,9 @@ const ProtobufCEnumDescriptor phi__wire__v1__output_request__descriptor =
   "OutputRequest",
   "Phi__Wire__V1__OutputRequest",
   "phi.wire.v1",
-  5,
+  6,
   phi__wire__v1__output_request__enum_values_by_number,
-  5,
+  6,
   phi__wire__v1__output_request__enum_values_by_name,
   1,
   phi__wire__v1__output_request__value_ranges,

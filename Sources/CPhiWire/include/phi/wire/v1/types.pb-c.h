@@ -112,7 +112,11 @@ typedef enum _Phi__Wire__V1__OutputRequest {
   /*
    * logits and argmax of every position
    */
-  PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_ALL_LOGITS = 4
+  PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_ALL_LOGITS = 4,
+  /*
+   * only the argmax of the last position (greedy)
+   */
+  PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_LAST_ARGMAX = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PHI__WIRE__V1__OUTPUT_REQUEST)
 } Phi__Wire__V1__OutputRequest;
 /*
