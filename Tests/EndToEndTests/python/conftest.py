@@ -71,36 +71,46 @@ class Server:
         return json.loads(self.get("/health")[1])
 
 
-@pytest.fixture(scope="session")
-def server():
+def serve(arguments, log_path, timeout=180):
+    """Starts `phi-coord serve ARGUMENTS --port P` on a free port and waits until /health answers 200;
+    returns the Server and its log file. `stop(server, log)` ends both."""
     port = free_port()
-    log = open(os.environ.get("PHI_SERVE_LOG", "/tmp/phi-serve-test.log"), "w")
-    process = subprocess.Popen(
-        [str(phi_coord_binary()), "serve", "--model", str(FIXTURES / "tiny-phi4-golden" / "model"),
-         "--tokenizer", str(FIXTURES / "phi4-mini-tokenizer"), "--port", str(port),
-         "--served-model-name", MODEL_NAME, "--context", str(CONTEXT_TOKENS), "--max-sessions", "4", "--threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT)
+    log = open(log_path, "w")
+    process = subprocess.Popen([str(phi_coord_binary()), "serve", *arguments, "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, port)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"phi-coord serve exited with {process.returncode}; see {log.name}")
         try:
             if server.get("/health")[0] == 200:
-                break
+                return server, log
         except OSError:
             pass
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("phi-coord serve did not become healthy within 180 s")
+            raise RuntimeError(f"phi-coord serve did not become healthy within {timeout} s; see {log.name}")
         time.sleep(0.2)
-    yield server
-    process.terminate()
+
+
+def stop(server, log):
+    server.process.terminate()
     try:
-        process.wait(timeout=20)
+        server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        server.process.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    server, log = serve(
+        ["--model", str(FIXTURES / "tiny-phi4-golden" / "model"), "--tokenizer", str(FIXTURES / "phi4-mini-tokenizer"),
+         "--served-model-name", MODEL_NAME, "--context", str(CONTEXT_TOKENS), "--max-sessions", "4", "--threads", "2"],
+        os.environ.get("PHI_SERVE_LOG", "/tmp/phi-serve-test.log"))
+    yield server
+    stop(server, log)
 
 
 @pytest.fixture(scope="session")

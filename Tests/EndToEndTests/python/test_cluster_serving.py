@@ -4,14 +4,13 @@ the in-process server, each worker in /health and /metrics, and a long prompt's 
 before its first token."""
 import json
 import os
-import subprocess
 import tempfile
 import time
 import urllib.request
 
 import pytest
 
-from conftest import FIXTURES, MODEL_NAME, Server, free_port, phi_coord_binary
+from conftest import FIXTURES, MODEL_NAME, free_port, serve, stop
 
 CHUNK_TOKENS = 32
 
@@ -44,33 +43,10 @@ layers = "16-31"
 local = true
 threads = 1
 ''')
-        port = free_port()
-        log = open(os.environ.get("PHI_CLUSTER_SERVE_LOG", "/tmp/phi-cluster-serve-test.log"), "w")
-        process = subprocess.Popen(
-            [str(phi_coord_binary()), "serve", "--manifest", manifest, "--port", str(port), "--served-model-name", MODEL_NAME,
-             "--chunk", str(CHUNK_TOKENS)],
-            stdout=log, stderr=subprocess.STDOUT)
-        server = Server(process, port)
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"phi-coord serve --manifest exited with {process.returncode}; see {log.name}")
-            try:
-                if server.get("/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("phi-coord serve --manifest did not become healthy within 300 s")
-            time.sleep(0.2)
+        server, log = serve(["--manifest", manifest, "--served-model-name", MODEL_NAME, "--chunk", str(CHUNK_TOKENS)],
+                            os.environ.get("PHI_CLUSTER_SERVE_LOG", "/tmp/phi-cluster-serve-test.log"), timeout=300)
         yield server
-        process.terminate()  # stops the workers it started too
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        stop(server, log)  # stops the workers it started too
         # Its workers are gone with it.
         for port in ports:
             deadline = time.monotonic() + 10
