@@ -91,6 +91,8 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
     case stageDown(name: String, address: String?, reason: String)
     case emptyPass
     case contextExceeded(session: SessionID, needed: Int, budget: Int)
+    /// An append while another append of the same session is still running.
+    case sessionBusy(SessionID)
 
     public var description: String {
         switch self {
@@ -99,6 +101,7 @@ public enum PipelineError: Error, Equatable, CustomStringConvertible {
         case .emptyPass: "a pass needs at least one token"
         case let .contextExceeded(session, needed, budget):
             "\(session) needs \(needed) positions, beyond its context budget of \(budget) tokens"
+        case let .sessionBusy(id): "\(id) is already appending tokens; its appends run one after another"
         }
     }
 }

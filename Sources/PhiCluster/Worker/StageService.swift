@@ -93,20 +93,152 @@ public actor StageService {
     /// Runs the frame through the stage's layers. Throws a `StageFailure` naming what is wrong
     /// (wrong layers, unknown session, a gap, a full context) without touching any cache.
     public func process(_ frame: ActivationFrame, wireDType: WireDType) throws(StageFailure) -> Output {
-        guard let stage else { throw StageFailure(.notReady, "this worker has no layers loaded yet") }
+        guard let result = process([frame], wireDType: wireDType).first else { throw StageFailure(.internal, "no result") }
+        return try result.get()
+    }
+
+    /// Runs frames of different sessions through the stage's layers in one pass, so concurrent
+    /// sessions' decode steps share one read of the weights. Returns each frame's output, or the
+    /// `StageFailure` naming what is wrong with it (wrong layers, unknown session, a gap, a full
+    /// context); a refused frame leaves its session's cache untouched and does not hold up the
+    /// others. Frames of one session run in their order, in successive passes.
+    public func process(_ frames: [ActivationFrame], wireDType: WireDType) -> [Result<Output, StageFailure>] {
+        var results = [Result<Output, StageFailure>](repeating: .failure(StageFailure(.internal, "not run")), count: frames.count)
+        var remaining = Array(frames.indices)
+        while !remaining.isEmpty {
+            var round: [Int] = []
+            var later: [Int] = []
+            var sessionsInRound = Set<UInt64>()
+            for index in remaining {
+                if sessionsInRound.insert(frames[index].sessionID).inserted { round.append(index) } else { later.append(index) }
+            }
+            let outputs = run(round.map { frames[$0] }, wireDType: wireDType)
+            for (index, output) in zip(round, outputs) { results[index] = output }
+            remaining = later
+        }
+        return results
+    }
+
+    /// One pass over frames of distinct sessions.
+    private func run(_ frames: [ActivationFrame], wireDType: WireDType) -> [Result<Output, StageFailure>] {
+        guard let stage else { return frames.map { _ in .failure(StageFailure(.notReady, "this worker has no layers loaded yet")) } }
+        var results = [Result<Output, StageFailure>](repeating: .failure(StageFailure(.internal, "not run")), count: frames.count)
+        var accepted: [Int] = []
+        var entries: [Stage.BatchEntry] = []
+        var caches: [KVCache] = []
+        var values: [Float] = []
+        for (index, frame) in frames.enumerated() {
+            do throws(StageFailure) {
+                guard frame.tokenCount > 0 else {
+                    throw StageFailure(.invalidField, "a frame needs at least one token", field: "ActivationFrame")
+                }
+                let hidden = try input(of: frame, stage: stage)
+                let cache = try takeCache(for: frame, taken: accepted.map { frames[$0].sessionID })
+                let factors: RopeFactorSet = frame.ropeFactors == .long ? .long : .short
+                do {
+                    try cache.checkAppend(positions: frame.positions, factors: factors)
+                } catch {
+                    sessions[frame.sessionID] = cache
+                    useCounter += 1
+                    lastUse[frame.sessionID] = useCounter
+                    if case .full = error as? KVCacheError {
+                        throw StageFailure(.contextFull, "\(error)", field: "ActivationFrame.first_position")
+                    }
+                    throw StageFailure(.invalidField, "\(error)", field: "ActivationFrame.first_position")
+                }
+                accepted.append(index)
+                entries.append(Stage.BatchEntry(positions: frame.positions, ropeFactors: factors))
+                caches.append(cache)
+                values.append(contentsOf: hidden.values)
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        defer { publish() }
+        guard !accepted.isEmpty else { return results }
+        var hidden = Activations(tokenCount: entries.reduce(0) { $0 + $1.positions.count }, width: stage.config.hiddenSize,
+                                 values: values)
+        values = []
+        var passFailure: StageFailure?
+        do {
+            try stage.run(&hidden, batch: entries, caches: &caches, scratch: &scratch)
+        } catch {
+            passFailure = StageFailure(.internal, "\(error)")
+        }
+        for (index, cache) in zip(accepted, caches) {
+            let session = frames[index].sessionID
+            sessions[session] = cache
+            useCounter += 1
+            lastUse[session] = useCounter
+        }
+        caches = []
+        if let passFailure {
+            for index in accepted { results[index] = .failure(passFailure) }
+            return results
+        }
+        // Each accepted frame's rows, in order, and what it asked the last stage for.
+        var row = 0
+        var outputRows: [Int] = []
+        var spans: [(index: Int, rows: Range<Int>)] = []
+        for index in accepted {
+            let frame = frames[index]
+            let rows = row..<(row + frame.tokenCount)
+            row += frame.tokenCount
+            spans.append((index, rows))
+            guard stage.isLastStage else { continue }
+            switch frame.output {
+            case .none: break
+            case .lastLogits, .lastArgmax: outputRows.append(rows.upperBound - 1)
+            case .argmaxAndLastLogits, .allLogits: outputRows.append(contentsOf: rows)
+            }
+        }
+        guard stage.isLastStage else {
+            for (index, rows) in spans {
+                do {
+                    let slice = Array(hidden.values[(rows.lowerBound * hidden.width)..<(rows.upperBound * hidden.width)])
+                    results[index] = .success(.hidden(try ActivationFrame.HiddenStates(values: slice, hiddenSize: hidden.width,
+                                                                                       dtype: wireDType)))
+                } catch {
+                    results[index] = .failure(StageFailure(.internal, "\(error)"))
+                }
+            }
+            return results
+        }
+        // One pass of the output head for every row any frame asked about.
+        let vocabulary = stage.config.vocabularySize
+        let logits: [Float]
+        do {
+            logits = outputRows.isEmpty ? [] : try stage.logits(from: hidden, rows: outputRows, scratch: &scratch)
+        } catch {
+            for index in accepted { results[index] = .failure(StageFailure(.internal, "\(error)")) }
+            return results
+        }
+        var taken = 0
+        for (index, rows) in spans {
+            let frame = frames[index]
+            let count = frame.output == .none ? 0
+                : (frame.output == .lastLogits || frame.output == .lastArgmax) ? 1 : rows.count
+            let mine = Array(logits[(taken * vocabulary)..<((taken + count) * vocabulary)])
+            taken += count
+            results[index] = .success(.logits(logitsFrame(for: frame, logits: mine, vocabulary: vocabulary)))
+        }
+        return results
+    }
+
+    /// The frame's input as hidden states: its token ids embedded (first stage) or its hidden
+    /// states checked against the model's width.
+    private func input(of frame: ActivationFrame, stage: Stage) throws(StageFailure) -> Activations {
         guard frame.layerBegin == stage.layers.lowerBound else {
             throw StageFailure(.wrongLayers, "frame expects a stage starting at layer \(frame.layerBegin), "
                 + "this worker holds layers \(LayerRangeText.format(stage.layers))", field: "ActivationFrame.layer_begin")
         }
-        let config = stage.config
-        var hidden: Activations
         switch frame.input {
         case let .tokens(ids):
             guard stage.isFirstStage else {
                 throw StageFailure(.invalidField, "token ids sent to layers \(LayerRangeText.format(stage.layers)), "
                     + "which do not hold the embedding", field: "ActivationFrame.tokens")
             }
-            do { hidden = try stage.embed(tokens: ids) } catch {
+            do { return try stage.embed(tokens: ids) } catch {
                 throw StageFailure(.invalidField, "\(error)", field: "ActivationFrame.tokens")
             }
         case let .hidden(states):
@@ -114,56 +246,35 @@ public actor StageService {
                 throw StageFailure(.invalidField, "hidden states sent to the first stage, which takes token ids",
                                    field: "ActivationFrame.hidden")
             }
-            guard states.hiddenSize == config.hiddenSize else {
-                throw StageFailure(.invalidField, "hidden states of width \(states.hiddenSize), the model's is \(config.hiddenSize)",
+            guard states.hiddenSize == stage.config.hiddenSize else {
+                throw StageFailure(.invalidField, "hidden states of width \(states.hiddenSize), the model's is \(stage.config.hiddenSize)",
                                    field: "ActivationFrame.hidden.hidden_size")
             }
-            hidden = Activations(tokenCount: states.tokenCount, width: states.hiddenSize, values: states.values())
+            return Activations(tokenCount: states.tokenCount, width: states.hiddenSize, values: states.values())
         }
-        var cache = try takeCache(for: frame)
-        defer {
-            sessions[frame.sessionID] = cache
-            useCounter += 1
-            lastUse[frame.sessionID] = useCounter
-            publish()
-        }
-        do {
-            try stage.run(&hidden, positions: frame.positions, ropeFactors: frame.ropeFactors == .long ? .long : .short,
-                          cache: &cache, scratch: &scratch)
-        } catch let error as KVCacheError {
-            if case .full = error { throw StageFailure(.contextFull, "\(error)", field: "ActivationFrame.first_position") }
-            throw StageFailure(.invalidField, "\(error)", field: "ActivationFrame.first_position")
-        } catch {
-            throw StageFailure(.internal, "\(error)")
-        }
-        guard stage.isLastStage else {
-            do {
-                return .hidden(try ActivationFrame.HiddenStates(values: hidden.values, hiddenSize: hidden.width, dtype: wireDType))
-            } catch {
-                throw StageFailure(.internal, "\(error)")
-            }
-        }
-        return .logits(try logitsFrame(for: frame, hidden: hidden, stage: stage))
     }
 
     /// The session's cache, created for a frame starting at position 0; a frame that would leave a
     /// gap or a new session beyond the limit is refused.
-    private func takeCache(for frame: ActivationFrame) throws(StageFailure) -> KVCache {
+    /// `taken` are the sessions whose caches the pass being assembled holds already (out of
+    /// `sessions`, but still counted and never evicted).
+    private func takeCache(for frame: ActivationFrame, taken: [UInt64] = []) throws(StageFailure) -> KVCache {
         if let cache = sessions.removeValue(forKey: frame.sessionID) { return cache }
         guard frame.firstPosition == 0 else {
             throw StageFailure(.unknownSession, "session \(frame.sessionID) is unknown here and the frame starts at position "
                 + "\(frame.firstPosition), not 0", field: "ActivationFrame.session_id")
         }
         do {
-            return try newCache()
+            return try newCache(taken: taken)
         } catch {
             throw StageFailure(.contextFull, "\(error)")
         }
     }
 
     /// An empty cache for a new session, evicting the least recently used one at the limit.
-    private func newCache() throws -> KVCache {
-        if sessions.count >= maxSessions, let oldest = lastUse.min(by: { $0.value < $1.value })?.key {
+    private func newCache(taken: [UInt64] = []) throws -> KVCache {
+        if sessions.count + taken.count >= maxSessions,
+           let oldest = lastUse.filter({ !taken.contains($0.key) }).min(by: { $0.value < $1.value })?.key {
             // The coordinator bounds its sessions too; this only guards a worker's memory.
             sessions[oldest] = nil
             lastUse[oldest] = nil
@@ -199,27 +310,21 @@ public actor StageService {
         return KVLoaded(sessionID: session, tokens: cache.tokenCount, bytes: UInt64(bytes))
     }
 
-    private func logitsFrame(for frame: ActivationFrame, hidden: Activations, stage: Stage) throws(StageFailure) -> LogitsFrame {
-        let vocabulary = stage.config.vocabularySize
-        let count = hidden.tokenCount
+    /// The frame's LogitsFrame from the logits of the rows it asked for (none, its last, or all).
+    private func logitsFrame(for frame: ActivationFrame, logits rows: [Float], vocabulary: Int) -> LogitsFrame {
+        let count = frame.tokenCount
         var logits: [Float] = []
         var argmax: [Int] = []
-        do {
-            switch frame.output {
-            case .none:
-                break
-            case .lastLogits:
-                logits = try stage.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
-            case .lastArgmax:
-                let last = try stage.logits(from: hidden, tokens: (count - 1)..<count, scratch: &scratch)
-                argmax = Logits.argmaxOfRows(last, rows: 1, width: vocabulary)
-            case .argmaxAndLastLogits, .allLogits:
-                let all = try stage.logits(from: hidden, tokens: 0..<count, scratch: &scratch)
-                argmax = Logits.argmaxOfRows(all, rows: count, width: vocabulary)
-                logits = frame.output == .allLogits ? all : Array(all[((count - 1) * vocabulary)...])
-            }
-        } catch {
-            throw StageFailure(.internal, "\(error)")
+        switch frame.output {
+        case .none:
+            break
+        case .lastLogits:
+            logits = rows
+        case .lastArgmax:
+            argmax = Logits.argmaxOfRows(rows, rows: 1, width: vocabulary)
+        case .argmaxAndLastLogits, .allLogits:
+            argmax = Logits.argmaxOfRows(rows, rows: count, width: vocabulary)
+            logits = frame.output == .allLogits ? rows : Array(rows[((count - 1) * vocabulary)...])
         }
         return LogitsFrame(sessionID: frame.sessionID, sequence: frame.sequence, firstPosition: frame.firstPosition,
                            tokenCount: count, output: frame.output,

@@ -5,56 +5,93 @@ import Foundation
 import PhiModel
 
 extension WorkerNode {
-    /// Computes queued frames one after another and forwards each result; a failure is reported
-    /// to the coordinator as an `Error` request naming the session and frame.
+    /// Computes queued frames and forwards each result; a failure is reported to the coordinator
+    /// as an `Error` request naming the session and frame. Frames of different sessions waiting
+    /// together (concurrent sessions' decode steps) run as one batched pass.
     func processFrames() async {
-        for await queued in workStream {
+        for await _ in workStream {
+            let batch = takeBatch()
+            guard !batch.isEmpty else { continue }
+            let frames = batch.map(\.frame)
+            let started = ContinuousClock.now
+            let startedNanoseconds = Self.monotonicNanoseconds
+            let wireDType = configuration?.wireDType ?? .f32
+            let results = await service.process(frames, wireDType: wireDType)
+            let computed = ContinuousClock.now
+            framesDone(frames, compute: computed - started)
+            // A trace of when each frame ran, on the machine's monotonic clock (comparable across
+            // the workers of one machine): shows chunks of a prefill overlapping across stages.
+            let finishedNanoseconds = Self.monotonicNanoseconds
+            for frame in frames {
+                let trace = "computed session \(frame.sessionID) frame \(frame.sequence) positions \(frame.firstPosition)..<"
+                    + "\(frame.firstPosition + frame.tokenCount) monotonic \(startedNanoseconds)-\(finishedNanoseconds) ns"
+                    + (frames.count > 1 ? " batch of \(frames.count)" : "")
+                logger.debug("\(trace)")
+            }
+            for (queued, result) in zip(batch, results) {
+                let frame = queued.frame
+                guard queued.epoch == configurationEpoch else {
+                    logger.info("dropped the result of session \(frame.sessionID) frame \(frame.sequence): the ring was reconfigured meanwhile")
+                    continue
+                }
+                switch result {
+                case let .success(output):
+                    let sending = ContinuousClock.now
+                    await forward(output, of: frame)
+                    stats.sendTime += ContinuousClock.now - sending
+                case let .failure(failure):
+                    stats.errors += 1
+                    await report(ErrorReport(code: failure.code, message: "worker '\(options.name)': \(failure.message)", origin: options.name,
+                                             field: failure.field, sessionID: frame.sessionID, sequence: frame.sequence))
+                }
+            }
+        }
+    }
+
+    /// Frames one pass computes together, taken from the front of the queue: the first waiting
+    /// frame, then later ones of other sessions while the pass stays within `maxBatchFrames`
+    /// frames and `max(maxBatchFrames, the first frame's tokens)` tokens (no frame is larger than
+    /// the coordinator's chunk, so a pass needs no more scratch than the planner counts). A session's frames keep
+    /// their order: once one of its frames stays queued, so do its later ones. Frames queued
+    /// before the ring was reconfigured are dropped.
+    func takeBatch() -> [QueuedFrame] {
+        var batch: [QueuedFrame] = []
+        var rest: [QueuedFrame] = []
+        var sessionsSeen = Set<UInt64>()
+        var tokens = 0
+        var tokenLimit = Self.maxBatchFrames
+        for queued in pending {
             let frame = queued.frame
             guard queued.epoch == configurationEpoch else {
                 dropStale(frame)
                 continue
             }
-            let started = ContinuousClock.now
-            let startedNanoseconds = Self.monotonicNanoseconds
-            let wireDType = configuration?.wireDType ?? .f32
-            let result: Result<StageService.Output, StageFailure>
-            do {
-                result = .success(try await service.process(frame, wireDType: wireDType))
-            } catch {
-                result = .failure(error)
-            }
-            let computed = ContinuousClock.now
-            frameDone(tokens: frame.tokenCount, compute: computed - started)
-            // A trace of when each frame ran, on the machine's monotonic clock (comparable across
-            // the workers of one machine): shows chunks of a prefill overlapping across stages.
-            let trace = "computed session \(frame.sessionID) frame \(frame.sequence) positions \(frame.firstPosition)..<"
-                + "\(frame.firstPosition + frame.tokenCount) monotonic \(startedNanoseconds)-\(Self.monotonicNanoseconds) ns"
-            logger.debug("\(trace)")
-            guard queued.epoch == configurationEpoch else {
-                logger.info("dropped the result of session \(frame.sessionID) frame \(frame.sequence): the ring was reconfigured meanwhile")
+            let isNewSession = sessionsSeen.insert(frame.sessionID).inserted
+            if batch.isEmpty {
+                tokenLimit = max(tokenLimit, frame.tokenCount)
+            } else if !isNewSession || batch.count >= Self.maxBatchFrames || tokens + frame.tokenCount > tokenLimit {
+                rest.append(queued)
                 continue
             }
-            switch result {
-            case let .success(output):
-                await forward(output, of: frame)
-                stats.sendTime += ContinuousClock.now - computed
-            case let .failure(failure):
-                stats.errors += 1
-                await report(ErrorReport(code: failure.code, message: "worker '\(options.name)': \(failure.message)", origin: options.name,
-                                         field: failure.field, sessionID: frame.sessionID, sequence: frame.sequence))
-            }
+            batch.append(queued)
+            tokens += frame.tokenCount
         }
+        pending = rest
+        return batch
     }
+
+    /// Frames of one batched pass at most.
+    static let maxBatchFrames = 16
 
     private func dropStale(_ frame: ActivationFrame) {
         queued -= 1
         logger.info("dropped session \(frame.sessionID) frame \(frame.sequence), queued before the ring was reconfigured")
     }
 
-    private func frameDone(tokens: Int, compute: Duration) {
-        queued -= 1
-        stats.frames += 1
-        stats.tokens += UInt64(tokens)
+    private func framesDone(_ frames: [ActivationFrame], compute: Duration) {
+        queued -= frames.count
+        stats.frames += UInt64(frames.count)
+        stats.tokens += UInt64(frames.reduce(0) { $0 + $1.tokenCount })
         stats.computeTime += compute
     }
 

@@ -23,8 +23,11 @@ public actor WorkerNode {
     var coordinator: PeerConnection?
     var queued = 0
     var stats = Counters()
-    let work: AsyncStream<QueuedFrame>.Continuation
-    let workStream: AsyncStream<QueuedFrame>
+    /// Frames acknowledged and not yet computed, in arrival order; `work` wakes the processing
+    /// task once per frame queued, and it takes as many as one pass can batch.
+    var pending: [QueuedFrame] = []
+    let work: AsyncStream<Void>.Continuation
+    let workStream: AsyncStream<Void>
     /// Counts configurations: frames queued under an earlier one belong to a ring that no longer
     /// exists (a coordinator that died mid-prefill) and are dropped, not computed into the new
     /// ring's sessions.
@@ -62,7 +65,7 @@ public actor WorkerNode {
         } else {
             state = .idle
         }
-        (workStream, work) = AsyncStream.makeStream(of: QueuedFrame.self)
+        (workStream, work) = AsyncStream.makeStream(of: Void.self)
         let identity = WorkerIdentity(
             nodeName: options.name, model: try model.fingerprint(layers: options.layers), layers: options.layers ?? 0..<0,
             capabilities: Self.capabilities(options: options, model: model, format: options.quant ?? .bf16),
@@ -203,7 +206,8 @@ public actor WorkerNode {
         }
         queued += 1
         stats.maxQueueDepth = max(stats.maxQueueDepth, queued)
-        work.yield(QueuedFrame(frame: frame, epoch: configurationEpoch))
+        pending.append(QueuedFrame(frame: frame, epoch: configurationEpoch))
+        work.yield()
         return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence, queueDepth: queued - 1))
     }
 }

@@ -65,7 +65,7 @@ public struct KVCache: Sendable {
     var regionCount: Int { 2 * layers.count * kvHeads }
 
     /// Checks that `positions` can be written next with `factors`, before any layer runs.
-    func checkAppend(positions: Range<Int>, factors: RopeFactorSet) throws {
+    public func checkAppend(positions: Range<Int>, factors: RopeFactorSet) throws {
         guard positions.lowerBound <= tokenCount else {
             throw KVCacheError.gap(cachedTokens: tokenCount, firstPosition: positions.lowerBound)
         }

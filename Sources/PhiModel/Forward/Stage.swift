@@ -55,25 +55,86 @@ public struct Stage: Sendable {
         guard cache.layers == layers else { throw StageError.cacheLayers(cache: cache.layers, stage: layers) }
         try cache.checkAppend(positions: positions, factors: ropeFactors)
         try cache.prepareForWriting()
-        let tokens = positions.count
-        scratch.reserve(tokens: tokens, context: positions.upperBound, config: config)
-        for (index, position) in positions.enumerated() {
-            rope.table(position: position, set: ropeFactors, into: scratch.ropeTables.pointer + index * config.rotaryDims)
+        run(&hidden, segments: [Segment(rows: 0, positions: positions, ropeFactors: ropeFactors, cache: cache)],
+            scratch: &scratch, observer: observer)
+        cache.commit(positions: positions, factors: ropeFactors)
+    }
+
+    /// One session's part of a batched pass.
+    public struct BatchEntry: Sendable {
+        public var positions: Range<Int>
+        public var ropeFactors: RopeFactorSet
+
+        public init(positions: Range<Int>, ropeFactors: RopeFactorSet) {
+            self.positions = positions
+            self.ropeFactors = ropeFactors
+        }
+    }
+
+    /// Runs the tokens of several sessions in one pass: `hidden` holds entry 0's rows, then entry
+    /// 1's, and so on; entry i's tokens take `entries[i].positions` of `caches[i]`. The matrices
+    /// are read once for all of them (what makes concurrent decoding cheaper than one session at
+    /// a time); each session's tokens attend only to its own cache. Every entry is checked before
+    /// any layer runs, so a throw leaves every cache as it was.
+    public func run(_ hidden: inout Activations, batch entries: [BatchEntry], caches: inout [KVCache],
+                    scratch: inout Scratch, observer: LayerObserver? = nil) throws {
+        let tokens = entries.reduce(0) { $0 + $1.positions.count }
+        guard entries.count == caches.count, hidden.tokenCount == tokens, hidden.width == config.hiddenSize else {
+            throw StageError.activationShape(tokens: hidden.tokenCount, width: hidden.width,
+                                             expectedTokens: tokens, expectedWidth: config.hiddenSize)
+        }
+        for (entry, cache) in zip(entries, caches) {
+            guard cache.layers == layers else { throw StageError.cacheLayers(cache: cache.layers, stage: layers) }
+            try cache.checkAppend(positions: entry.positions, factors: entry.ropeFactors)
+        }
+        for index in caches.indices { try caches[index].prepareForWriting() }
+        var segments: [Segment] = []
+        var row = 0
+        for (entry, cache) in zip(entries, caches) {
+            segments.append(Segment(rows: row, positions: entry.positions, ropeFactors: entry.ropeFactors, cache: cache))
+            row += entry.positions.count
+        }
+        run(&hidden, segments: segments, scratch: &scratch, observer: observer)
+        segments.removeAll()
+        for (index, entry) in entries.enumerated() {
+            caches[index].commit(positions: entry.positions, factors: entry.ropeFactors)
+        }
+    }
+
+    /// A session's rows in a pass. `cache` shares the session's storage (made unique before), so
+    /// the layers write through it; the caller commits the positions afterwards.
+    struct Segment {
+        /// Index of the segment's first row in the pass's hidden states.
+        let rows: Int
+        let positions: Range<Int>
+        let ropeFactors: RopeFactorSet
+        let cache: KVCache
+    }
+
+    private func run(_ hidden: inout Activations, segments: [Segment], scratch: inout Scratch, observer: LayerObserver?) {
+        let tokens = hidden.tokenCount
+        let longest = segments.map(\.positions.upperBound).max() ?? 0
+        scratch.reserve(tokens: tokens, context: longest, config: config)
+        for segment in segments {
+            scratch.scores.reserve(Scratch.scoreFloats(tokens: segment.positions.count, context: segment.positions.upperBound,
+                                                       config: config))
+            for (index, position) in segment.positions.enumerated() {
+                rope.table(position: position, set: segment.ropeFactors,
+                           into: scratch.ropeTables.pointer + (segment.rows + index) * config.rotaryDims)
+            }
         }
         for layer in layers {
             hidden.values.withUnsafeMutableBufferPointer { buffer in
                 guard let states = buffer.baseAddress else { return }
-                runLayer(layer, states: states, positions: positions, cache: cache, scratch: &scratch)
+                runLayer(layer, states: states, tokens: tokens, segments: segments, scratch: &scratch)
             }
             observer?(layer, hidden)
         }
-        cache.commit(positions: positions, factors: ropeFactors)
     }
 
-    private func runLayer(_ layer: Int, states: UnsafeMutablePointer<Float>, positions: Range<Int>,
-                          cache: KVCache, scratch: inout Scratch) {
+    private func runLayer(_ layer: Int, states: UnsafeMutablePointer<Float>, tokens: Int, segments: [Segment],
+                          scratch: inout Scratch) {
         let w = weights[layer]
-        let tokens = positions.count
         let hiddenSize = config.hiddenSize
         let eps = config.rmsNormEpsilon
         // Attention: pre-norm, fused qkv, rotate q and k, store k/v, attend, project, residual.
@@ -83,8 +144,10 @@ public struct Stage: Sendable {
         }
         compute.matmul(w.qkv, input: scratch.normed.pointer, tokens: tokens, output: scratch.qkv.pointer,
                        outputStride: config.qkvRows, quantized: &scratch.quantized)
-        storeKeysAndValues(layer: layer, positions: positions, cache: cache, scratch: scratch)
-        attend(layer: layer, positions: positions, cache: cache, scratch: scratch)
+        for segment in segments {
+            storeKeysAndValues(layer: layer, segment: segment, scratch: scratch)
+            attend(layer: layer, segment: segment, scratch: scratch)
+        }
         compute.matmul(w.attentionOutput, input: scratch.attended.pointer, tokens: tokens,
                        output: scratch.projected.pointer, outputStride: hiddenSize, quantized: &scratch.quantized)
         phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
@@ -106,15 +169,17 @@ public struct Stage: Sendable {
         phi_add(states, scratch.projected.pointer, Int64(tokens * hiddenSize))
     }
 
-    /// Rotates q and k of every token in place, then stores each KV head's k and v in the cache
-    /// at the token's position, in the cache's format.
-    private func storeKeysAndValues(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
+    /// Rotates q and k of every token of the segment in place, then stores each KV head's k and v
+    /// in its cache at the token's position, in the cache's format.
+    private func storeKeysAndValues(layer: Int, segment: Segment, scratch: Scratch) {
         let headDim = config.headDim
         let qWidth = config.headCount * headDim
+        let cache = segment.cache
         let kvWidth = cache.rowWidth
         let rowBytes = cache.rowBytes
         let format = cache.format.kernelFormat
-        for (token, position) in positions.enumerated() {
+        for (index, position) in segment.positions.enumerated() {
+            let token = segment.rows + index
             let row = scratch.qkv.pointer + token * config.qkvRows
             let table = UnsafePointer(scratch.ropeTables.pointer + token * config.rotaryDims)
             rope.rotate(row, heads: config.headCount, headDim: headDim, table: table)
@@ -128,24 +193,26 @@ public struct Stage: Sendable {
         }
     }
 
-    /// Causal attention: every query head of every token over the cached positions up to its own.
-    /// Work is cut into (KV head, run of tokens) chunks spread over the pool; the query heads of
-    /// one KV head are computed together so its keys and values are read (and, for f16 and q8_0,
-    /// widened) once.
-    private func attend(layer: Int, positions: Range<Int>, cache: KVCache, scratch: Scratch) {
+    /// Causal attention: every query head of every token of the segment over its cache's
+    /// positions up to its own. Work is cut into (KV head, run of tokens) chunks spread over the
+    /// pool; the query heads of one KV head are computed together so its keys and values are
+    /// read (and, for f16 and q8_0, widened) once.
+    private func attend(layer: Int, segment: Segment, scratch: Scratch) {
         let headDim = config.headDim
         let headsPerKV = config.headCount / config.kvHeadCount
         let kvHeads = config.kvHeadCount
         let scale = 1 / Float(headDim).squareRoot()
+        let positions = segment.positions
         let context = positions.upperBound
         let tokens = positions.count
         let runs = Self.attentionRuns(tokens: tokens, kvHeads: kvHeads)
         let tokensPerRun = (tokens + runs - 1) / runs
-        let qkv = scratch.qkv.pointer
-        let attended = scratch.attended.pointer
+        let qkv = scratch.qkv.pointer + segment.rows * config.qkvRows
+        let headCount = config.headCount
+        let attended = scratch.attended.pointer + segment.rows * headCount * headDim
         let scores = scratch.scores.pointer
         let qkvRows = config.qkvRows
-        let headCount = config.headCount
+        let cache = segment.cache
         let format = cache.format.kernelFormat
         let rowBytes = cache.rowBytes
         let attendGroup = compute.table.attend_group_kv
@@ -175,25 +242,31 @@ public struct Stage: Sendable {
     /// The logits of the rows `tokens` of `hidden` (the output of the last layer): final RMSNorm,
     /// then the output head. Returns [tokens.count × vocabulary].
     public func logits(from hidden: Activations, tokens: Range<Int>, scratch: inout Scratch) throws -> [Float] {
+        try logits(from: hidden, rows: Array(tokens), scratch: &scratch)
+    }
+
+    /// The logits of the rows `rows` of `hidden`, in that order, through one pass of the head
+    /// (a batch of sessions reads the head once). Returns [rows.count × vocabulary].
+    public func logits(from hidden: Activations, rows: [Int], scratch: inout Scratch) throws -> [Float] {
         guard let head = weights.head, let norm = weights.finalNorm else { throw StageError.notLastStage(layers) }
-        guard tokens.lowerBound >= 0, tokens.upperBound <= hidden.tokenCount else {
+        if let bad = rows.first(where: { $0 < 0 || $0 >= hidden.tokenCount }) {
             throw StageError.activationShape(tokens: hidden.tokenCount, width: hidden.width,
-                                             expectedTokens: tokens.upperBound, expectedWidth: config.hiddenSize)
+                                             expectedTokens: bad + 1, expectedWidth: config.hiddenSize)
         }
         let hiddenSize = config.hiddenSize
         let vocabulary = config.vocabularySize
-        scratch.normed.reserve(tokens.count * hiddenSize)
+        scratch.normed.reserve(rows.count * hiddenSize)
         hidden.values.withUnsafeBufferPointer { buffer in
             guard let states = buffer.baseAddress else { return }
-            for (index, token) in tokens.enumerated() {
+            for (index, token) in rows.enumerated() {
                 compute.rmsnorm(states + token * hiddenSize, weight: norm, into: scratch.normed.pointer + index * hiddenSize,
                                 count: hiddenSize, epsilon: config.rmsNormEpsilon)
             }
         }
-        var logits = [Float](repeating: 0, count: tokens.count * vocabulary)
+        var logits = [Float](repeating: 0, count: rows.count * vocabulary)
         logits.withUnsafeMutableBufferPointer { buffer in
             guard let output = buffer.baseAddress else { return }
-            compute.matmul(head, input: scratch.normed.pointer, tokens: tokens.count, output: output,
+            compute.matmul(head, input: scratch.normed.pointer, tokens: rows.count, output: output,
                            outputStride: vocabulary, quantized: &scratch.quantized)
         }
         return logits
