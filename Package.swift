@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "PhiTestSupport", dependencies: ["PhiModel"], path: "Tests/PhiTestSupport"),
+        .target(name: "PhiTestSupport", dependencies: ["PhiModel", "PhiGeneration"], path: "Tests/PhiTestSupport"),
         .testTarget(name: "PhiKernelsTests", dependencies: ["CPhiKernels", "PhiTestSupport"]),
         // gguf/: Python scripts the GGUF tests run (the gguf PyPI package's writer and numpy reference).
         .testTarget(name: "PhiModelTests", dependencies: ["PhiModel", "PhiTestSupport"], exclude: ["gguf"]),

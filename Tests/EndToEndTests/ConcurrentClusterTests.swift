@@ -19,20 +19,8 @@ struct ConcurrentClusterTests {
                                      contextTokens: 512, maxSessions: 8)
         let pipeline = try await ClusterPipeline.connect(model: try TinyModel.source(), options: options,
                                                          logger: Logger(label: "test-coordinator"))
-        let generator = Generator(pipeline: pipeline)
-        let results = try await withThrowingTaskGroup(of: (String, [Int]).self) { tasks in
-            for (index, name) in Self.prompts.enumerated() {
-                let prompt = try golden.prompt(name)
-                tasks.addTask {
-                    let session = SessionID(UInt64(index + 1))
-                    try await pipeline.openSession(session, contextTokens: prompt.ids.count + 24)
-                    let result = try await generator.generate(session: session, prompt: prompt.ids,
-                                                              parameters: .greedy(maxTokens: 24, ignoreEOS: true))
-                    return (name, result.tokens)
-                }
-            }
-            return try await tasks.reduce(into: [String: [Int]]()) { $0[$1.0] = $1.1 }
-        }
+        let results = try await concurrentGreedy(pipeline, prompts: try Self.prompts.map { ($0, try golden.prompt($0).ids) },
+                                                 maxTokens: 24)
         await pipeline.close()
         for name in Self.prompts {
             #expect(results[name] == (try golden.prompt(name).greedy24), "\(name) through \(split)")

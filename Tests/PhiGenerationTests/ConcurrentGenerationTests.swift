@@ -13,20 +13,8 @@ struct ConcurrentGenerationTests {
     func fourAtOnce() async throws {
         let golden = try TinyGolden.load()
         let pipeline = try LocalPipeline(model: try TinyModel.source(), format: nil, compute: try Compute(threads: 2))
-        let generator = Generator(pipeline: pipeline)
-        let results = try await withThrowingTaskGroup(of: (String, [Int]).self) { group in
-            for (index, name) in Self.prompts.enumerated() {
-                let prompt = try golden.prompt(name)
-                group.addTask {
-                    let session = SessionID(UInt64(index + 1))
-                    try await pipeline.openSession(session, contextTokens: prompt.ids.count + 24)
-                    let result = try await generator.generate(session: session, prompt: prompt.ids,
-                                                              parameters: .greedy(maxTokens: 24, ignoreEOS: true))
-                    return (name, result.tokens)
-                }
-            }
-            return try await group.reduce(into: [String: [Int]]()) { $0[$1.0] = $1.1 }
-        }
+        let results = try await concurrentGreedy(pipeline, prompts: try Self.prompts.map { ($0, try golden.prompt($0).ids) },
+                                                 maxTokens: 24)
         for name in Self.prompts {
             #expect(results[name] == (try golden.prompt(name).greedy24), "\(name)")
         }

@@ -98,9 +98,6 @@ public actor LocalPipeline: Pipeline, StageLatencyReporting {
     private var isDraining = false
     /// Sessions with an append running.
     private var appending = Set<SessionID>()
-    /// Sessions in one batched pass at most. Its tokens stay within the first chunk's count (or
-    /// this many single-token steps), so a pass needs no more scratch than the planner counts.
-    static let maxBatchJobs = 16
 
     /// Runs `tokens` of `session` at the positions after its cached ones through every stage, in
     /// a pass shared with whatever other sessions' chunks are waiting (concurrent requests'
@@ -125,27 +122,9 @@ public actor LocalPipeline: Pipeline, StageLatencyReporting {
         isDraining = false
     }
 
-    /// The first waiting chunk, and later ones of other sessions within the batch's bounds; a
-    /// session's chunks keep their order.
+    /// The chunks of the next pass (`PassBatch`).
     private func takeBatch() -> [PassJob] {
-        var batch: [PassJob] = []
-        var rest: [PassJob] = []
-        var seen = Set<SessionID>()
-        var tokens = 0
-        var limit = Self.maxBatchJobs
-        for job in queue {
-            let isNew = seen.insert(job.session).inserted
-            if batch.isEmpty {
-                limit = max(limit, job.tokens.count)
-            } else if !isNew || batch.count >= Self.maxBatchJobs || tokens + job.tokens.count > limit {
-                rest.append(job)
-                continue
-            }
-            batch.append(job)
-            tokens += job.tokens.count
-        }
-        queue = rest
-        return batch
+        PassBatch.take(from: &queue, session: { $0.session }, tokens: { $0.tokens.count })
     }
 
     /// One pass of `jobs` (distinct sessions) through every stage; resumes each job with its

@@ -48,40 +48,14 @@ extension WorkerNode {
         }
     }
 
-    /// Frames one pass computes together, taken from the front of the queue: the first waiting
-    /// frame, then later ones of other sessions while the pass stays within `maxBatchFrames`
-    /// frames and `max(maxBatchFrames, the first frame's tokens)` tokens (no frame is larger than
-    /// the coordinator's chunk, so a pass needs no more scratch than the planner counts). A session's frames keep
-    /// their order: once one of its frames stays queued, so do its later ones. Frames queued
-    /// before the ring was reconfigured are dropped.
+    /// The frames of the next pass (`PassBatch`), after dropping those queued before the ring was
+    /// reconfigured.
     func takeBatch() -> [QueuedFrame] {
-        var batch: [QueuedFrame] = []
-        var rest: [QueuedFrame] = []
-        var sessionsSeen = Set<UInt64>()
-        var tokens = 0
-        var tokenLimit = Self.maxBatchFrames
-        for queued in pending {
-            let frame = queued.frame
-            guard queued.epoch == configurationEpoch else {
-                dropStale(frame)
-                continue
-            }
-            let isNewSession = sessionsSeen.insert(frame.sessionID).inserted
-            if batch.isEmpty {
-                tokenLimit = max(tokenLimit, frame.tokenCount)
-            } else if !isNewSession || batch.count >= Self.maxBatchFrames || tokens + frame.tokenCount > tokenLimit {
-                rest.append(queued)
-                continue
-            }
-            batch.append(queued)
-            tokens += frame.tokenCount
-        }
-        pending = rest
-        return batch
+        let stale = pending.filter { $0.epoch != configurationEpoch }
+        for queued in stale { dropStale(queued.frame) }
+        pending.removeAll { $0.epoch != configurationEpoch }
+        return PassBatch.take(from: &pending, session: { $0.frame.sessionID }, tokens: { $0.frame.tokenCount })
     }
-
-    /// Frames of one batched pass at most.
-    static let maxBatchFrames = 16
 
     private func dropStale(_ frame: ActivationFrame) {
         queued -= 1
