@@ -75,6 +75,19 @@ public struct ModelSource: Sendable {
         return nil
     }
 
+    /// The one format that stands for the loaded matrices when none is asked for (for memory
+    /// plans): `defaultWeightFormat`, else the stored format of the largest matrix.
+    public var loadedWeightFormat: WeightFormat {
+        if let format = defaultWeightFormat { return format }
+        var largest: (elements: Int, format: WeightFormat)?
+        for name in tensors.tensorNames {
+            guard let view = try? tensors.tensor(name), view.shape.count == 2, let format = view.dtype.kernelFormat else { continue }
+            let elements = view.shape[0] * view.shape[1]
+            if elements > largest?.elements ?? -1 { largest = (elements, format) }
+        }
+        return largest?.format ?? .f32
+    }
+
     /// The GGUF file behind this model (for its tokenizer metadata), nil for safetensors.
     public var gguf: GGUFFile? { tensors as? GGUFFile }
 

@@ -51,21 +51,21 @@ struct Bench: AsyncParsableCommand {
         let benchmark = ThroughputBenchmark(promptTokens: prompt, generatedTokens: gen, depth: depth, repetitions: repetitions,
                                             chunkTokens: modelOptions.chunkTokens)
         let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
-        let threads = modelOptions.threads ?? ThreadPool.availableCores
+        let threads = modelOptions.layers.threads ?? ThreadPool.availableCores
         let report: BenchReport
         if comparePipeline {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("phi-bench-\(ProcessInfo.processInfo.processIdentifier)")
             let comparison = PipelineComparison(
-                workerExecutable: LaunchedCluster.siblingExecutable("phi-worker"), model: source, quant: modelOptions.quant,
+                workerExecutable: LaunchedCluster.siblingExecutable("phi-worker"), model: source, quant: modelOptions.layers.quant,
                 split: split.flatMap(parsedSplit)
-                    ?? PipelineComparison.balancedSplit(config: source.config, format: modelOptions.quant ?? .bf16),
+                    ?? PipelineComparison.balancedSplit(config: source.config, format: modelOptions.layers.quant ?? source.loadedWeightFormat),
                 benchmark: benchmark, sessions: sessions, logDirectory: directory)
             report = try await BenchReport.measureComparison(comparison, log: log)
-        } else if modelOptions.manifest != nil || modelOptions.workers != nil {
+        } else if try modelOptions.layers.workers != nil || !(modelOptions.loadManifest()?.workers.isEmpty ?? true) {
             let pipeline = try await modelOptions.pipeline(source, contextTokens: modelOptions.context ?? benchmark.contextTokens)
             guard let cluster = pipeline as? ClusterPipeline else { throw ValidationError("--workers and --manifest make a cluster") }
             do {
-                report = try await BenchReport.measureCluster(cluster, model: source, quant: modelOptions.quant, threads: threads,
+                report = try await BenchReport.measureCluster(cluster, model: source, quant: modelOptions.layers.quant, threads: threads,
                                                               benchmark: benchmark, log: log)
             } catch {
                 await cluster.close()
@@ -73,8 +73,8 @@ struct Bench: AsyncParsableCommand {
             }
             await cluster.close()
         } else {
-            report = try await BenchReport.measureLocal(model: source, format: modelOptions.quant,
-                                                        compute: try Compute(threads: threads, kernels: modelOptions.kernels),
+            report = try await BenchReport.measureLocal(model: source, format: modelOptions.layers.quant,
+                                                        compute: try Compute(threads: threads, kernels: modelOptions.layers.kernels),
                                                         benchmark: benchmark, log: log)
         }
         switch format {

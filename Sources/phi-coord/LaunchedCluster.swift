@@ -24,7 +24,7 @@ final class LaunchedCluster: Sendable {
     /// refuses, before any pass, workers that cannot hold `contextTokens` in `kvFormat`.
     static func launch(manifest: Manifest, source: ModelSource, contextTokens: Int, kvFormat: KVFormat,
                        chunkTokens: Int, startTimeout: Duration) async throws -> LaunchedCluster {
-        let split = try manifest.split(config: source.config, format: manifest.quant ?? .bf16, kvFormat: kvFormat,
+        let split = try manifest.split(config: source.config, format: manifest.quant ?? source.loadedWeightFormat, kvFormat: kvFormat,
                                        contextTokens: contextTokens, chunkTokens: chunkTokens)
         let workers = LocalWorkers(logDirectory: FileManager.default.temporaryDirectory
             .appendingPathComponent("phi-cluster-\(ProcessInfo.processInfo.processIdentifier)"))

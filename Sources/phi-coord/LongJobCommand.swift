@@ -34,7 +34,7 @@ struct LongJobCommand {
                 .filter { !given.contains($0.0) } + arguments
         }
         let modelOptions = try ModelOptions.parse(arguments.flatMap { [$0.0, $0.1] })
-        guard modelOptions.manifest != nil || modelOptions.workers != nil else { throw JobError.needsCheckpointingPipeline }
+        guard modelOptions.manifest != nil || modelOptions.layers.workers != nil else { throw JobError.needsCheckpointingPipeline }
         let source = try modelOptions.openModel()
         let configDigest = try source.fingerprint(layers: nil).configSHA256.map { String(format: "%02x", $0) }.joined()
         if let promptIDs, jobDirectory != nil {
@@ -46,6 +46,9 @@ struct LongJobCommand {
                                kvFormat: modelOptions.kvFormat, clusterArguments: arguments.flatMap { [$0.0, $0.1] })
         }
         let state = try directory.load().state
+        guard state.kvFormat == modelOptions.kvFormat else {
+            throw JobError.otherKVFormat(file: directory.url.path, job: state.kvFormat, given: modelOptions.kvFormat)
+        }
         guard let pipeline = try await modelOptions.pipeline(source, contextTokens: state.contextTokens) as? any CheckpointingPipeline else {
             throw JobError.needsCheckpointingPipeline
         }
@@ -125,9 +128,10 @@ extension CoordinatorOptions {
     /// job resumes from any directory).
     var jobClusterArguments: [(String, String)] {
         let absolute = { (path: String?) in path.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
-        return [("--model", absolute(model)), ("--manifest", absolute(manifest)), ("--workers", workers),
-                ("--secret-file", absolute(secretFile)), ("--wire-dtype", wireDType?.rawValue),
-                ("--context", context.map(String.init)), ("--chunk", chunk.map(String.init)), ("--kv", kv?.rawValue)]
+        return [("--model", absolute(model)), ("--manifest", absolute(manifest)), ("--workers", layers.workers),
+                ("--secret-file", absolute(layers.secretFile)), ("--wire-dtype", layers.wireDType?.rawValue),
+                ("--context", context.map(String.init)), ("--chunk", layers.chunk.map(String.init)),
+                ("--kv", layers.kv?.rawValue)]
             .compactMap { flag, value in value.map { (flag, $0) } }
     }
 }

@@ -6,45 +6,21 @@ import PhiGeneration
 /// Where the model is and where its layers run: every layer in this process (the default), or a
 /// cluster of phi-workers given by `--workers` or a `--manifest`.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + safetensors). Optional with --manifest.")
+    @Option(name: .long, help: "Model directory (config.json + safetensors) or GGUF file. Optional with --manifest.")
     var model: String?
 
     @Option(name: .long, help: "Cluster manifest (TOML): its workers run the layers.")
     var manifest: String?
 
-    @Option(name: .long, help: "Workers in pipeline order, comma-separated: tcp://HOST:PORT,tcp://HOST:PORT.")
-    var workers: String?
+    @OptionGroup var layers: LayerOptions
 
-    @Option(name: .customLong("secret-file"), help: "Shared secret of the workers (with --workers).")
-    var secretFile: String?
-
-    @Option(name: .customLong("wire-dtype"), help: "Hidden states between workers: f32 (exact), f16, bf16 (with --workers).")
-    var wireDType: ActivationDType?
-
-    @Option(name: .long, help: "Weight format in this process: f32, f16, bf16, q8_0, q4_0 (default: as stored).")
-    var quant: WeightFormat?
-
-    @Option(name: .long, help: "Compute threads (default: the available cores).")
-    var threads: Int?
-
-    @Option(name: .long, help: "Context budget in tokens of each session (default: prompt + max tokens).")
+    @Option(name: .long, help: "Context budget in tokens of each session (default: the manifest's, else prompt + max tokens).")
     var context: Int?
-
-    @Option(name: .long, help: "Tokens per prefill chunk (default: the manifest's, else 512).")
-    var chunk: Int?
-
-    @Option(name: .long, help: "KV cache format of every stage: f32 (exact, the default), f16, q8_0.")
-    var kv: KVFormat?
-
-    @Option(name: .long, help: "Kernel instruction set: best, scalar, avx2, neon.")
-    var kernels: KernelSet = .best
 
     func validate() throws {
         if model == nil && manifest == nil { throw ValidationError("give --model DIR or --manifest FILE") }
-        if manifest != nil && workers != nil { throw ValidationError("give --manifest or --workers, not both") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+        if manifest != nil && layers.workers != nil { throw ValidationError("give --manifest or --workers, not both") }
         if let context, context < 1 { throw ValidationError("--context must be at least 1, not \(context)") }
-        if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1, not \(chunk)") }
     }
 
     func loadManifest() throws -> Manifest? {
@@ -57,37 +33,36 @@ struct ModelOptions: ParsableArguments {
         return try ModelSource.open(manifest.modelPath)
     }
 
-    var chunkTokens: Int { chunk ?? (try? loadManifest())?.chunkTokens ?? Generator.defaultChunkTokens }
+    var chunkTokens: Int { layers.chunkTokens(manifest: try? loadManifest()) }
 
-    /// The context budget: the flag, the manifest's, or what the job needs.
+    /// The context budget: the flag, the manifest's, or what the job needs; never beyond the
+    /// model's longest context (as `serve` does).
     func contextBudget(needed: Int, config: ModelConfig) -> Int {
-        context ?? (try? loadManifest())?.contextTokens ?? min(needed, config.maxPositionEmbeddings)
+        min(context ?? (try? loadManifest())?.contextTokens ?? needed, config.maxPositionEmbeddings)
     }
 
     /// The KV format: the flag, the manifest's, or f32 (exact).
-    var kvFormat: KVFormat { kv ?? (try? loadManifest())?.kvFormat ?? .f32 }
+    var kvFormat: KVFormat { layers.kvFormat(manifest: try? loadManifest()) }
 
-    /// The pipeline the options describe. A cluster's workers reserve `contextTokens` per session
-    /// in `kvFormat`; the coordinator refuses, before any pass, workers that cannot hold that.
+    /// The pipeline the options describe: a manifest's workers (already running), `--workers`, or
+    /// every layer in this process. Workers reserve `contextTokens` per session in `kvFormat`; the
+    /// coordinator refuses, before any pass, workers that cannot hold that.
     func pipeline(_ source: ModelSource, contextTokens: Int) async throws -> any Pipeline {
-        var logger = Logger(label: "phi-coord")
-        logger.logLevel = .warning
-        if let manifest = try loadManifest() {
+        let manifest = try loadManifest()
+        if let manifest, !manifest.workers.isEmpty {
+            var logger = Logger(label: "phi-coord")
+            logger.logLevel = .warning
             try manifest.checkLayerOrderIfGiven(layerCount: source.config.layerCount)
             var options = ClusterOptions(manifest: manifest, contextTokens: contextTokens)
             options.kvFormat = kvFormat
             options.chunkTokens = chunkTokens
             return try await ClusterPipeline.connect(model: source, options: options, logger: logger)
         }
-        if let workers {
-            let endpoints = workers.split(separator: ",").map { ClusterOptions.Endpoint(name: String($0), address: String($0)) }
-            let options = ClusterOptions(workers: endpoints, secretFile: secretFile.map { URL(fileURLWithPath: $0) },
-                                         wireDType: wireDType ?? .f32, contextTokens: contextTokens, kvFormat: kvFormat,
-                                         chunkTokens: chunkTokens)
-            return try await ClusterPipeline.connect(model: source, options: options, logger: logger)
+        if let cluster = try await layers.connectWorkers(model: source, contextTokens: contextTokens, kvFormat: kvFormat,
+                                                         chunkTokens: chunkTokens) {
+            return cluster
         }
-        return try LocalPipeline(model: source, format: quant, compute: try Compute(threads: threads, kernels: kernels),
-                                 kvFormat: kvFormat)
+        return try layers.localPipeline(model: source, manifest: manifest, kvFormat: kvFormat)
     }
 }
 

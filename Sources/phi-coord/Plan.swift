@@ -17,10 +17,10 @@ struct Plan: AsyncParsableCommand {
     @Option(help: "Context budget in tokens (default: the manifest's, else 4096).")
     var context: Int?
 
-    @Option(help: "Weight format: f32, f16, bf16, q8_0, q4_0 (default: the manifest's, else bf16).")
+    @Option(help: "Weight format: f32, f16, bf16, q8_0, q4_0 (default: the manifest's, else as the workers load it: as stored, bf16 for a config alone).")
     var quant: WeightFormat?
 
-    @Option(help: "KV cache format: f32, f16, q8_0 (default: the manifest's, else f16).")
+    @Option(help: "KV cache format: f32, f16, q8_0 (default: the manifest's, else f32 with --manifest as the coordinator runs it, f16 with --model as model cards count).")
     var kv: KVFormat?
 
     @Option(help: "Nodes to split the layers over evenly.")
@@ -38,6 +38,9 @@ struct Plan: AsyncParsableCommand {
     func validate() throws {
         if model == nil && manifest == nil { throw ValidationError("give --model DIR or --manifest FILE") }
         if manifest != nil && budgets != nil { throw ValidationError("--budgets comes from the manifest's workers with --manifest") }
+        if nodes < 1 { throw ValidationError("--nodes must be at least 1, not \(nodes)") }
+        if let context, context < 1 { throw ValidationError("--context must be at least 1, not \(context)") }
+        if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1, not \(chunk)") }
     }
 
     func run() async throws {
@@ -45,8 +48,11 @@ struct Plan: AsyncParsableCommand {
         let modelURL = model.map { URL(fileURLWithPath: $0) } ?? manifest?.modelPath
         guard let modelURL else { throw ValidationError("give --model DIR or --manifest FILE") }
         let config = try ModelSource.openConfig(modelURL)
-        let quant = self.quant ?? manifest?.quant ?? .bf16
-        let kv = self.kv ?? manifest?.kvFormat ?? .f16
+        guard nodes <= config.layerCount else {
+            throw ValidationError("--nodes \(nodes) for a model of \(config.layerCount) layers: each node needs at least one layer")
+        }
+        let quant = try self.quant ?? manifest?.quant ?? Self.loadedFormat(modelURL) ?? .bf16
+        let kv = self.kv ?? manifest.map { $0.kvFormat ?? .f32 } ?? .f16
         let context = self.context ?? manifest?.contextTokens ?? 4096
         let chunk = self.chunk ?? manifest?.chunkTokens ?? Generator.defaultChunkTokens
         var split = MemoryPlan.evenSplit(layerCount: config.layerCount, nodes: nodes)
@@ -74,6 +80,7 @@ struct Plan: AsyncParsableCommand {
         case .json:
             var object = plan.jsonObject
             object["kv_bytes_per_token"] = MemoryPlan.kvBytes(config: config, format: kv, layers: config.layerCount, tokens: 1)
+            object["model_table"] = MemoryPlan.modelTableJSON(config: config, kvFormat: kv, contexts: MemoryPlan.tableContexts(for: config))
             if let proposal { object["proposal"] = proposal }
             try printJSON(object)
         case .text:
@@ -81,9 +88,20 @@ struct Plan: AsyncParsableCommand {
             print(plan.nodeTable())
             if let proposal { print("\n\(proposal)") }
             print("\nwhole model on one node (weights + KV cache in \(kv.rawValue)):")
-            print(MemoryPlan.modelTable(config: config, kvFormat: kv))
+            print(MemoryPlan.modelTable(config: config, kvFormat: kv, contexts: MemoryPlan.tableContexts(for: config)))
         }
         if !plan.fits { throw ExitCode(1) }
+    }
+
+    /// The format the model's matrices load in when no --quant is given; nil for a directory
+    /// holding only a config (a plan before the weights are downloaded).
+    static func loadedFormat(_ url: URL) throws -> WeightFormat? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+           !((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).contains(where: { $0.hasSuffix(".safetensors") }) {
+            return nil
+        }
+        return try ModelSource.open(url).loadedWeightFormat
     }
 
     /// When the manifest's split does not fit its budgets: the split that would, or why none does.

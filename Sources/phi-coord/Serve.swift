@@ -58,38 +58,16 @@ struct CoordinatorOptions: ParsableArguments {
     @Option(help: "Model directory (config.json + safetensors) or GGUF file.")
     var model: String?
 
-    @Option(help: "Running workers in pipeline order, comma-separated: tcp://HOST:PORT,… (with --model).")
-    var workers: String?
-
-    @Option(name: .customLong("secret-file"), help: "Shared secret of the workers (with --workers).")
-    var secretFile: String?
-
-    @Option(name: .customLong("wire-dtype"), help: "Hidden states between workers: f32 (exact), f16, bf16 (with --workers).")
-    var wireDType: ActivationDType?
-
     @Option(name: .customLong("tools-manifest"), help: "A manifest whose [[tools]] to offer (with --model).")
     var toolsManifest: String?
 
     @Option(help: "Tokenizer directory (tokenizer.json, tokenizer_config.json; default: the manifest's, else the model's).")
     var tokenizer: String?
 
-    @Option(name: .long, help: "Weight format in this process: f32, f16, bf16, q8_0, q4_0 (default: as stored).")
-    var quant: WeightFormat?
-
-    @Option(name: .long, help: "Compute threads in this process (default: the available cores).")
-    var threads: Int?
+    @OptionGroup var layers: LayerOptions
 
     @Option(name: .long, help: "Context budget of each session in tokens (default: the manifest's, else 4096).")
     var context: Int?
-
-    @Option(name: .long, help: "Tokens per prefill chunk (default: the manifest's, else 512).")
-    var chunk: Int?
-
-    @Option(name: .long, help: "KV cache format of every stage: f32 (exact, the default), f16, q8_0.")
-    var kv: KVFormat?
-
-    @Option(name: .long, help: "Kernel instruction set: best, scalar, avx2, neon.")
-    var kernels: KernelSet = .best
 
     @Option(name: .customLong("max-sessions"), help: "Sessions kept open at once (cached conversations).")
     var maxSessions = 8
@@ -122,10 +100,8 @@ struct CoordinatorOptions: ParsableArguments {
 
     func validate() throws {
         if manifest != nil && model != nil { throw ValidationError("give either --manifest FILE or --model DIR, not both") }
-        if manifest != nil && workers != nil { throw ValidationError("give --manifest or --workers, not both") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads)") }
+        if manifest != nil && layers.workers != nil { throw ValidationError("give --manifest or --workers, not both") }
         if let context, context < 2 { throw ValidationError("--context must be at least 2, not \(context)") }
-        if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1, not \(chunk)") }
         if maxSessions < 1 { throw ValidationError("--max-sessions must be at least 1, not \(maxSessions)") }
         if startTimeout < 1 { throw ValidationError("--start-timeout must be at least 1, not \(startTimeout)") }
     }
@@ -140,8 +116,8 @@ struct CoordinatorOptions: ParsableArguments {
         let tokenizer = try ModelTokenizer.load(for: source, directory: tokenizerDirectory)
         let template = try ModelTokenizer.chatTemplate(of: tokenizer)
         let contextTokens = min(context ?? manifest?.contextTokens ?? Self.defaultContextTokens, source.config.maxPositionEmbeddings)
-        let chunkTokens = chunk ?? manifest?.chunkTokens ?? Generator.defaultChunkTokens
-        let kvFormat = kv ?? manifest?.kvFormat ?? .f32
+        let chunkTokens = layers.chunkTokens(manifest: manifest)
+        let kvFormat = layers.kvFormat(manifest: manifest)
         let toolbox = try Toolbox((manifest?.tools ?? []) + (toolsManifest?.tools ?? []))
         let pipeline: any Pipeline
         var cluster: LaunchedCluster?
@@ -152,18 +128,11 @@ struct CoordinatorOptions: ParsableArguments {
             FileHandle.standardError.write(Data("cluster up: \(await launched.describe()) (logs in \(launched.workers.logDirectory.path))\n".utf8))
             pipeline = launched.pipeline
             cluster = launched
-        } else if let workers {
-            var logger = Logger(label: "phi-coord")
-            logger.logLevel = .warning
-            let endpoints = workers.split(separator: ",").map { ClusterOptions.Endpoint(name: String($0), address: String($0)) }
-            let options = ClusterOptions(workers: endpoints, secretFile: secretFile.map { URL(fileURLWithPath: $0) },
-                                         wireDType: wireDType ?? .f32, contextTokens: contextTokens, kvFormat: kvFormat,
-                                         chunkTokens: chunkTokens)
-            pipeline = try await ClusterPipeline.connect(model: source, options: options, logger: logger)
+        } else if let workers = try await layers.connectWorkers(model: source, contextTokens: contextTokens, kvFormat: kvFormat,
+                                                                chunkTokens: chunkTokens) {
+            pipeline = workers
         } else {
-            pipeline = try LocalPipeline(model: source, format: quant ?? manifest?.quant,
-                                         compute: try Compute(threads: threads ?? manifest?.threads, kernels: kernels),
-                                         kvFormat: kvFormat)
+            pipeline = try layers.localPipeline(model: source, manifest: manifest, kvFormat: kvFormat)
         }
         let limits = SessionStore.Limits(maxSessions: maxSessions, maxCachedTokens: maxCachedTokens ?? 4 * contextTokens,
                                          contextTokens: contextTokens)

@@ -136,9 +136,10 @@ struct JobResumeTests {
         #expect((resumed["resumed_tokens"] as? Int ?? 0) >= checkpoint)
     }
 
-    @Test("a corrupt or truncated KV segment is refused, naming its file; the job is left to resume once it is fixed")
+    @Test("a corrupt or truncated KV segment, a worker restarted with another --quant and another --kv are refused, naming what differs; the job is left to resume once it is fixed")
     func badSegment() throws {
-        let workers = try startWorkers(ports: [try FreePort.find(), try FreePort.find()])
+        let ports = [try FreePort.find(), try FreePort.find()]
+        var workers = try startWorkers(ports: ports)
         defer { withExtendedLifetime(workers) {} }  // the processes stop when released
         let prompt = try LongContextTests.promptFile(Array(try golden.prompt("p4300").ids.prefix(2048)))
         let job = scratch.appendingPathComponent("job")
@@ -159,6 +160,19 @@ struct JobResumeTests {
         #expect(output.status != 0)
         #expect(output.stderr.contains(file.path) && output.stderr.contains("bytes"), "\(output.stderr)")
         try original.write(to: file)
+        output = try Executables.run("phi-coord", ["run", "--resume", job.path, "--kv", "f16"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("keeps its KV cache in f32, not f16"), "\(output.stderr)")
+        // The same layers in q8_0: the saved cache came from other weights.
+        workers[1].kill()
+        workers[1] = try WorkerProcess.start(name: "w2", layers: 16..<32, extraArguments: [
+            "--listen", "tcp://127.0.0.1:\(ports[1])", "--state-dir", scratch.appendingPathComponent("state-w2").path, "--quant", "q8_0",
+        ])
+        output = try Executables.run("phi-coord", ["run", "--resume", job.path])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains(file.path) && output.stderr.contains("another weight format (--quant)"), "\(output.stderr)")
+        workers[1].kill()
+        workers[1] = try startWorker(index: 1, layers: 16..<32, port: ports[1])
         let resumed = try resume(job)
         #expect(resumed["resumed_tokens"] as? Int == checkpoint)
         #expect((resumed["tokens"] as? [Int])?.count == 6)

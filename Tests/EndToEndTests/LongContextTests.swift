@@ -163,4 +163,30 @@ struct LongContextTests {
         #expect(output.stdout.contains("small          16-31") && output.stdout.contains("DOES NOT FIT"), "\(output.stdout)")
         #expect(output.stdout.contains("a split that fits: big 0-"), "\(output.stdout)")
     }
+
+    @Test("plan assumes what the coordinator would run: f32 KV and stored weights for a manifest without them; JSON holds the model table; more nodes than layers is refused")
+    func planDefaults() throws {
+        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("phi-plan-\(UUID().uuidString).toml")
+        try """
+        model = "\(Fixtures.tinyModel.path)"
+        context = 2048
+        [[workers]]
+        name = "w1"
+        address = "tcp://10.0.0.1:5600"
+        layers = "0-15"
+        [[workers]]
+        name = "w2"
+        address = "tcp://10.0.0.2:5600"
+        layers = "16-31"
+        """.write(to: manifest, atomically: true, encoding: .utf8)
+        let planned = try Executables.run("phi-coord", ["plan", "--manifest", manifest.path])
+        #expect(planned.status == 0)
+        #expect(planned.stdout.contains("2 node(s), bf16 weights, f32 KV, 2048 tokens of context"), "\(planned.stdout)")
+        let json = try Executables.run("phi-coord", ["plan", "--model", Fixtures.phi4MiniConfig.path, "--nodes", "2", "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["kv_format"] as? String == "f16" && object["format"] as? String == "bf16")
+        #expect((object["model_table"] as? [[String: Any]])?.count == 15)
+        let tooMany = try Executables.run("phi-coord", ["plan", "--model", Fixtures.phi4MiniConfig.path, "--nodes", "33"])
+        #expect(tooMany.status != 0 && tooMany.stderr.contains("each node needs at least one layer"), "\(tooMany.stderr)")
+    }
 }

@@ -12,7 +12,7 @@ struct KVCheckpointTests {
     init() throws {
         config = try TinyModel.source().config
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("phi-kv-\(UUID().uuidString)")
-        store = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "a", slice: "b"))
+        store = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "a", slice: "b"), weightFormat: .bf16)
     }
 
     static func fingerprint(config: String, slice: String) -> ModelFingerprint {
@@ -67,9 +67,11 @@ struct KVCheckpointTests {
             #expect(target.tokenCount == 0)
             return error.description
         }
-        let otherModel = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "x", slice: "b"))
-        let otherSlice = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "a", slice: "x"))
+        let otherModel = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "x", slice: "b"), weightFormat: .bf16)
+        let otherSlice = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "a", slice: "x"), weightFormat: .bf16)
+        let otherWeights = KVCheckpointStore(directory: directory, fingerprint: Self.fingerprint(config: "a", slice: "b"), weightFormat: .q4_0)
         for (message, field) in [(try refusal(otherModel), "model"), (try refusal(otherSlice), "slice"),
+                                 (try refusal(otherWeights), "another weight format (--quant)"),
                                  (try refusal(store, format: .q8_0), "KV format f16, expected q8_0"),
                                  (try refusal(store, factors: .short), "LongRoPE factors long, expected short")] {
             #expect(message.contains(file) && message.contains(field), "\(message)")

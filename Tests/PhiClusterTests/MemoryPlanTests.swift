@@ -81,5 +81,34 @@ struct MemoryPlanTests {
         #expect(ByteCount.parse("2G") == 2 << 30)
         #expect(ByteCount.parse("1.5GB") == 1_500_000_000)
         #expect(ByteCount.parse("lots") == nil)
+        #expect(ByteCount.parse("99999999999T") == nil, "beyond Int: no count rather than a trap")
+    }
+
+    @Test("more nodes than layers is refused by the split proposal, and by a manifest without layers")
+    func moreNodesThanLayers() throws {
+        let error = try #require(throws: PlanError.self) {
+            try MemoryPlan.proposeSplit(config: phi4, format: .q4_0, kvFormat: .f16, contextTokens: 4096, chunkTokens: 512,
+                                        budgets: Array(repeating: 8 << 30, count: 33))
+        }
+        #expect(error == .moreNodesThanLayers(nodes: 33, layers: 32))
+        let workers = (0..<33).map { "[[workers]]\nname = \"w\($0)\"\naddress = \"tcp://10.0.0.\($0 + 1):5600\"" }
+        let manifest = try Manifest.parse("model = \"m\"\n" + workers.joined(separator: "\n"), file: URL(fileURLWithPath: "/tmp/m.toml"))
+        let refusal = try #require(throws: ManifestError.self) {
+            try manifest.split(config: phi4, format: .q4_0, kvFormat: .f16, contextTokens: 4096, chunkTokens: 512)
+        }
+        #expect(refusal.description.contains("33 workers for a model of 32 layers"), "\(refusal)")
+    }
+
+    @Test("the model table spans the contexts the model reaches, and its longest")
+    func tableContexts() {
+        #expect(MemoryPlan.tableContexts(for: phi4) == [4096, 16384, 32768, 65536, 131072])
+        var short = phi4
+        short.maxPositionEmbeddings = 8192
+        #expect(MemoryPlan.tableContexts(for: short) == [4096, 8192])
+        let rows = MemoryPlan.modelTableJSON(config: phi4, kvFormat: .f16)
+        #expect(rows.count == 15)
+        let q4At128K = rows.first { $0["format"] as? String == "q4_0" && $0["context"] as? Int == 131072 }
+        #expect(q4At128K?["bytes"] as? Int == MemoryPlan.layerBytes(config: phi4, format: .q4_0) * 32
+            + MemoryPlan.headBytes(config: phi4, format: .q4_0) + 131072 * 128 * 1024)
     }
 }

@@ -36,6 +36,24 @@ struct TransportTests {
         await listener.stop()
     }
 
+    @Test("the largest chunk the coordinator sends fits one message and crosses intact (Phi-4-mini, f32 hidden states)")
+    func largestChunk() async throws {
+        let limits = WireLimits.default
+        let tokens = ClusterPipeline.maxFrameTokens(hiddenSize: 3072, wireDType: .f32, limits: limits)
+        // 8,192 tokens of 3,072 f32 values would be 96 MiB: a --chunk that large is cut.
+        #expect(tokens < limits.maxTokensPerFrame && tokens > 4096, "\(tokens)")
+        #expect(ClusterPipeline.maxFrameTokens(hiddenSize: 64, wireDType: .f32, limits: limits) == limits.maxTokensPerFrame)
+        let listener = try LoopbackListener.start { $0.message }
+        let peer = try await PeerConnection.connect(to: listener.address, authenticator: WireAuthenticator(secret: nil))
+        let frame = WireMessage.activation(ActivationFrame(
+            sessionID: 1, sequence: 1, firstPosition: 0, layerBegin: 16, ropeFactors: .short, output: .argmaxAndLastLogits,
+            input: .hidden(try ActivationFrame.HiddenStates(values: WireSamples.hiddenValues(tokens: tokens, hiddenSize: 3072),
+                                                            hiddenSize: 3072, dtype: .f32))))
+        #expect(try await peer.request(frame, timeout: .seconds(60)) == frame)
+        await peer.close()
+        await listener.stop()
+    }
+
     @Test("requests run concurrently on one connection")
     func concurrentRequests() async throws {
         let inFlight = 8

@@ -107,12 +107,27 @@ public actor ClusterPipeline: Pipeline {
         }
     }
 
+    /// The most tokens one activation frame carries: the wire's token limit, and as many hidden
+    /// states as fit a message (a larger `--chunk` is cut to this; one frame too big for nng
+    /// would drop the connection and make a healthy worker look dead).
+    var maxFrameTokens: Int {
+        Self.maxFrameTokens(hiddenSize: config.hiddenSize, wireDType: options.wireDType, limits: options.transport.limits)
+    }
+
+    public static func maxFrameTokens(hiddenSize: Int, wireDType: ActivationDType, limits: WireLimits) -> Int {
+        let bytesPerToken = hiddenSize * wireDType.bytesPerValue + 16
+        return max(1, min(limits.maxTokensPerFrame, (limits.maxMessageBytes - frameHeaderReserve) / bytesPerToken))
+    }
+
+    /// Bytes of a message kept for everything but the hidden states (ids, positions, fields).
+    static let frameHeaderReserve = 1 << 20
+
     /// Sends `tokens` as chunks to the first worker, keeping a window of chunks in flight, and
     /// collects the last stage's results in order.
     func run(session: SessionID, tokens: [Int], from start: Int, ropeFactors: RopeFactorSet, logits: LogitsRequest,
              chunkTokens: Int, progress: (@Sendable (Int) -> Void)?) async throws -> ForwardResult {
         router.clear(session: session.rawValue)  // a refusal of an earlier pass does not outlive it
-        let chunk = max(1, min(chunkTokens, options.transport.limits.maxTokensPerFrame))
+        let chunk = max(1, min(chunkTokens, maxFrameTokens))
         let pieces = stride(from: 0, to: tokens.count, by: chunk).map { $0..<min($0 + chunk, tokens.count) }
         // Enough chunks in flight for every worker to have one, and one more queued at the first.
         let window = links.count + 1

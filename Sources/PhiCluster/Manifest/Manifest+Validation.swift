@@ -49,6 +49,10 @@ extension Manifest {
     /// budgets, else an even split.
     public func split(config: ModelConfig, format: WeightFormat, kvFormat: KVFormat, contextTokens: Int,
                       chunkTokens: Int) throws -> [Range<Int>] {
+        guard workers.count <= config.layerCount else {
+            throw ManifestError.layers(file: file.path, reason: "\(workers.count) workers for a model of \(config.layerCount) layers: "
+                + "each worker needs at least one layer")
+        }
         if workers.allSatisfy({ $0.layers != nil }) {
             try checkLayerOrder(layerCount: config.layerCount)
             return workers.compactMap(\.layers)

@@ -79,4 +79,7 @@ public struct Manifest: Sendable, Equatable {
 /// Element type of hidden states on the wire between workers.
 public enum ActivationDType: String, Sendable, Equatable, CaseIterable {
     case f32, f16, bf16
+
+    /// Bytes of one hidden-state value on the wire.
+    public var bytesPerValue: Int { self == .f32 ? 4 : 2 }
 }

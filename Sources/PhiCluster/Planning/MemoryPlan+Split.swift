@@ -10,6 +10,7 @@ extension MemoryPlan {
                                     chunkTokens: Int, budgets: [Int], storedBytesPerWeight: Int = 2) throws -> [Range<Int>] {
         guard !budgets.isEmpty else { throw PlanError.noNodes }
         let layerCount = config.layerCount
+        guard budgets.count <= layerCount else { throw PlanError.moreNodesThanLayers(nodes: budgets.count, layers: layerCount) }
         let perLayer = layerBytes(config: config, format: format)
             + kvBytes(config: config, format: kvFormat, layers: 1, tokens: contextTokens)
         let nodeCount = budgets.count
@@ -50,11 +51,13 @@ extension MemoryPlan {
 
 public enum PlanError: Error, Equatable, CustomStringConvertible {
     case noNodes
+    case moreNodesThanLayers(nodes: Int, layers: Int)
     case doesNotFit(missingLayers: Int, bytesPerLayer: Int, nodesHoldingNoLayer: [Int])
 
     public var description: String {
         switch self {
         case .noNodes: "no nodes to plan for"
+        case let .moreNodesThanLayers(nodes, layers): "\(nodes) nodes for a model of \(layers) layers: each node needs at least one layer"
         case let .doesNotFit(missing, perLayer, empty):
             (missing > 0
                 ? "the nodes' budgets hold \(missing) layers too few (each layer needs \(ByteCount.format(perLayer)) with its KV cache)"
@@ -88,6 +91,6 @@ public enum ByteCount {
             "g": Double(1 << 30), "gb": 1e9, "gib": Double(1 << 30), "t": Double(1 << 40), "tb": 1e12, "tib": Double(1 << 40),
         ]
         guard let multiplier = multipliers[unit] else { return nil }
-        return Int(number * multiplier)
+        return Int(exactly: (number * multiplier).rounded(.down))
     }
 }

@@ -8,14 +8,17 @@ import PhiModel
 /// segment or the new one, never half of one.
 public struct KVCheckpointStore: Sendable {
     public let directory: URL
-    /// The worker's model and slice, recorded in every segment and checked on load.
+    /// The worker's model, and its slice with the format the weights run in, recorded in every
+    /// segment and checked on load.
     let configSHA256: [UInt8]
     let sliceSHA256: [UInt8]
+    let weightFormat: WeightFormat
 
-    public init(directory: URL, fingerprint: ModelFingerprint) {
+    public init(directory: URL, fingerprint: ModelFingerprint, weightFormat: WeightFormat) {
         self.directory = directory
+        self.weightFormat = weightFormat
         configSHA256 = fingerprint.configSHA256
-        sliceSHA256 = fingerprint.sliceSHA256
+        sliceSHA256 = Array(SHA256.hash(data: fingerprint.sliceSHA256 + Array("weights:\(weightFormat.rawValue)".utf8)))
     }
 
     public static func fileName(job: String, layers: Range<Int>, positions: Range<Int>) -> String {
@@ -121,7 +124,8 @@ public struct KVCheckpointStore: Sendable {
             throw KVCheckpointError.mismatch(file: path, field: "model", expected: "this worker's model", found: "another model's configuration")
         }
         guard header.sliceSHA256 == sliceSHA256 else {
-            throw KVCheckpointError.mismatch(file: path, field: "slice", expected: "this worker's tensors", found: "other tensors")
+            throw KVCheckpointError.mismatch(file: path, field: "slice", expected: "this worker's tensors in \(weightFormat.rawValue)",
+                                             found: "other tensors or another weight format (--quant)")
         }
         try check("layers", LayerRangeText.format(header.layers), LayerRangeText.format(cache.layers))
         try check("KV heads", header.kvHeads, config.kvHeadCount)

@@ -99,7 +99,8 @@ public enum KVCheckpointError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(file, operation, reason): "cannot \(operation) KV segment \(file): \(reason)"
-        case let .missing(file): "KV segment \(file) does not exist"
+        case let .missing(file): "KV segment \(file) does not exist (was the worker started with another --state-dir, "
+            + "or other layers than when the job saved it? Its name holds the job, the layers and the positions)"
         case let .truncated(file, expected, actual): "KV segment \(file) has \(actual) bytes; its header describes \(expected)"
         case let .notASegment(file): "\(file) is not a phi-cluster KV segment (bad magic)"
         case let .mismatch(file, field, expected, found): "KV segment \(file) was saved with \(field) \(found), expected \(expected)"

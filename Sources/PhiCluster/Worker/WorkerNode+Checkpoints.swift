@@ -2,11 +2,13 @@ import Foundation
 import PhiModel
 
 extension WorkerNode {
-    /// The store for the layers held now (its files record this slice's fingerprint).
+    /// The store for the layers held now (its files record this slice's fingerprint and the
+    /// format its weights run in: a cache computed with other weights must not be resumed).
     private func checkpointStore() async throws -> KVCheckpointStore {
         let layers = service.status.layers
-        guard !layers.isEmpty else { throw KVCheckpointError.noStage }
-        return KVCheckpointStore(directory: options.stateDirectory, fingerprint: try model.fingerprint(layers: layers))
+        guard !layers.isEmpty, let format = await service.stage?.weightFormat else { throw KVCheckpointError.noStage }
+        return KVCheckpointStore(directory: options.stateDirectory, fingerprint: try model.fingerprint(layers: layers),
+                                 weightFormat: format)
     }
 
     /// Writes a segment of a session's cache; answers `KVSaved`, or an `Error` naming the file.

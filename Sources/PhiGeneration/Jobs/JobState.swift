@@ -163,6 +163,7 @@ public enum JobError: Error, Equatable, CustomStringConvertible {
     case otherModel(file: String)
     case needsCheckpointingPipeline
     case finished(directory: String, reason: String)
+    case otherKVFormat(file: String, job: KVFormat, given: KVFormat)
 
     public var description: String {
         switch self {
@@ -172,6 +173,8 @@ public enum JobError: Error, Equatable, CustomStringConvertible {
         case let .otherModel(file): "the job in \(file) was started with another model"
         case .needsCheckpointingPipeline: "resumable jobs run on a cluster of workers (--manifest or --workers), which keep the checkpoints"
         case let .finished(directory, reason): "the job in \(directory) has finished (\(reason)); nothing to resume"
+        case let .otherKVFormat(file, job, given):
+            "the job in \(file) keeps its KV cache in \(job.rawValue), not \(given.rawValue): resume it with --kv \(job.rawValue)"
         }
     }
 }
