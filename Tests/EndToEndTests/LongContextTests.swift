@@ -16,6 +16,18 @@ struct LongContextTests {
         return "@" + url.path
     }
 
+    /// A manifest file: `top` lines, then one `[[workers]]` table per worker (name, address,
+    /// layers, and memory when given).
+    static func manifestFile(_ top: [String], workers: [(name: String, address: String, layers: String, memory: String?)]) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("phi-manifest-\(UUID().uuidString).toml")
+        let tables = workers.map { worker in
+            ["[[workers]]", "name = \"\(worker.name)\"", "address = \"\(worker.address)\"", "layers = \"\(worker.layers)\""]
+                + (worker.memory.map { ["memory = \"\($0)\""] } ?? [])
+        }
+        try (top + tables.flatMap { $0 }).joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
     /// `phi-coord logits` through `workers`: the argmax of every position and the last logits.
     static func logits(_ ids: [Int], workers: String, extra: [String]) throws -> (argmax: [Int], last: [Float], stderr: String) {
         let logitsFile = FileManager.default.temporaryDirectory.appendingPathComponent("phi-logits-\(UUID().uuidString).f32")
@@ -110,21 +122,9 @@ struct LongContextTests {
     func refusal() throws {
         let group = try WorkerGroup(split: [0..<16, 16..<32])
         // 131,072 tokens of f32 KV over 16 layers of tiny-phi4 is 512 MiB per worker.
-        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("phi-small-\(UUID().uuidString).toml")
-        try """
-        model = "\(Fixtures.tinyModel.path)"
-        context = 131072
-        [[workers]]
-        name = "small1"
-        address = "\(group.addresses[0])"
-        layers = "0-15"
-        memory = "450MiB"
-        [[workers]]
-        name = "small2"
-        address = "\(group.addresses[1])"
-        layers = "16-31"
-        memory = "450MiB"
-        """.write(to: manifest, atomically: true, encoding: .utf8)
+        let manifest = try Self.manifestFile(["model = \"\(Fixtures.tinyModel.path)\"", "context = 131072"], workers: [
+            ("small1", group.addresses[0], "0-15", "450MiB"), ("small2", group.addresses[1], "16-31", "450MiB"),
+        ])
         let output = try Executables.run("phi-coord", [
             "generate", "--manifest", manifest.path, "--prompt-ids", "1,2,3", "--max-tokens", "2",
         ])
@@ -139,25 +139,11 @@ struct LongContextTests {
 
     @Test("plan --manifest plans the manifest's workers, and exits 1 with a split that fits when its layers do not")
     func planManifest() throws {
-        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("phi-plan-\(UUID().uuidString).toml")
         // Phi-4-mini's config in q4_0 at 32K tokens of f16 KV: 16 layers need ~2.9 GiB, so the
         // small board cannot hold half of them.
-        try """
-        model = "\(Fixtures.phi4MiniConfig.path)"
-        quant = "q4_0"
-        kv = "f16"
-        context = 32768
-        [[workers]]
-        name = "big"
-        address = "tcp://10.0.0.1:5600"
-        layers = "0-15"
-        memory = "8GiB"
-        [[workers]]
-        name = "small"
-        address = "tcp://10.0.0.2:5600"
-        layers = "16-31"
-        memory = "2GiB"
-        """.write(to: manifest, atomically: true, encoding: .utf8)
+        let manifest = try Self.manifestFile([
+            "model = \"\(Fixtures.phi4MiniConfig.path)\"", "quant = \"q4_0\"", "kv = \"f16\"", "context = 32768",
+        ], workers: [("big", "tcp://10.0.0.1:5600", "0-15", "8GiB"), ("small", "tcp://10.0.0.2:5600", "16-31", "2GiB")])
         let output = try Executables.run("phi-coord", ["plan", "--manifest", manifest.path])
         #expect(output.status == 1)
         #expect(output.stdout.contains("small          16-31") && output.stdout.contains("DOES NOT FIT"), "\(output.stdout)")
@@ -166,19 +152,9 @@ struct LongContextTests {
 
     @Test("plan assumes what the coordinator would run: f32 KV and stored weights for a manifest without them; JSON holds the model table; more nodes than layers is refused")
     func planDefaults() throws {
-        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("phi-plan-\(UUID().uuidString).toml")
-        try """
-        model = "\(Fixtures.tinyModel.path)"
-        context = 2048
-        [[workers]]
-        name = "w1"
-        address = "tcp://10.0.0.1:5600"
-        layers = "0-15"
-        [[workers]]
-        name = "w2"
-        address = "tcp://10.0.0.2:5600"
-        layers = "16-31"
-        """.write(to: manifest, atomically: true, encoding: .utf8)
+        let manifest = try Self.manifestFile(["model = \"\(Fixtures.tinyModel.path)\"", "context = 2048"], workers: [
+            ("w1", "tcp://10.0.0.1:5600", "0-15", nil), ("w2", "tcp://10.0.0.2:5600", "16-31", nil),
+        ])
         let planned = try Executables.run("phi-coord", ["plan", "--manifest", manifest.path])
         #expect(planned.status == 0)
         #expect(planned.stdout.contains("2 node(s), bf16 weights, f32 KV, 2048 tokens of context"), "\(planned.stdout)")
