@@ -43,6 +43,10 @@ public struct APIError: Error, HTTPResponseError, Equatable, CustomStringConvert
         switch error {
         case let error as APIError:
             return error
+        case is CancellationError:
+            // The client went away (nginx's 499): counted as cancelled, not as a server error.
+            return APIError(status: .init(code: 499, reasonPhrase: "Client Closed Request"),
+                            message: "the client closed the connection; the generation was cancelled", type: "cancelled")
         case let error as GenerationInterrupted:
             // A worker died mid-generation: answer for the cause (a 503 naming the worker).
             return from(error.cause)

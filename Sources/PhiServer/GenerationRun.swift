@@ -87,7 +87,7 @@ struct GenerationRun: Sendable {
                     completionTokens: result.tokens.count)))
                 channel.finish()
             } catch {
-                if error is CancellationError { await metrics.recordCancelled() }
+                if error is CancellationError || Task.isCancelled { await metrics.recordCancelled() }
                 channel.finish(throwing: error)
             }
             await metrics.requestEnded()

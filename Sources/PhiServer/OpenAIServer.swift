@@ -13,12 +13,17 @@ public struct OpenAIServer: Sendable {
         public var modelName: String
         /// `max_tokens` of a request that gives none.
         public var defaultMaxTokens: Int
+        /// Request bodies larger than this are refused with 413 (a 128K-token prompt is well under
+        /// the default of 16 MiB).
+        public var maxBodyBytes: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, modelName: String, defaultMaxTokens: Int = 512) {
+        public init(host: String = "127.0.0.1", port: Int = 8080, modelName: String, defaultMaxTokens: Int = 512,
+                    maxBodyBytes: Int = 16 << 20) {
             self.host = host
             self.port = port
             self.modelName = modelName
             self.defaultMaxTokens = defaultMaxTokens
+            self.maxBodyBytes = maxBodyBytes
         }
     }
 
@@ -34,13 +39,14 @@ public struct OpenAIServer: Sendable {
     }
 
     /// The routes, for a server or a test.
-    public func makeRouter() -> Router<BasicRequestContext> {
+    public func makeRouter() -> Router<ServerRequestContext> {
         let service = OpenAIService(engine: engine, modelName: configuration.modelName,
-                                    defaultMaxTokens: configuration.defaultMaxTokens, metrics: metrics)
-        let router = Router()
+                                    defaultMaxTokens: configuration.defaultMaxTokens, maxBodyBytes: configuration.maxBodyBytes,
+                                    metrics: metrics)
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: OpenAIErrorMiddleware(metrics: metrics))
-        router.post("/v1/chat/completions") { request, _ in try await service.chatCompletions(request) }
-        router.post("/v1/completions") { request, _ in try await service.completions(request) }
+        router.post("/v1/chat/completions") { request, context in try await service.chatCompletions(request, connection: context.channel) }
+        router.post("/v1/completions") { request, context in try await service.completions(request, connection: context.channel) }
         router.get("/v1/models") { _, _ in service.models() }
         router.get("/v1/models/:id") { _, context in try service.model(context.parameters.get("id") ?? "") }
         router.get("/health") { _, _ in await service.health() }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import PhiGeneration
 import PhiTokenizer
 
@@ -8,16 +9,15 @@ struct OpenAIService: Sendable {
     let engine: CompletionEngine
     let modelName: String
     let defaultMaxTokens: Int
+    /// Bodies past this are refused with 413.
+    let maxBodyBytes: Int
     let metrics: ServerMetrics
-
-    /// Bodies past this are refused with 413 (a 128K-token prompt is well under it).
-    static let maxBodyBytes = 16 << 20
 
     // MARK: Routes
 
-    func chatCompletions(_ request: Request) async throws -> Response {
+    func chatCompletions(_ request: Request, connection: (any Channel)?) async throws -> Response {
         let start = ContinuousClock.now
-        let chat = try ChatCompletionRequest(try await Self.fields(request))
+        let chat = try ChatCompletionRequest(try await fields(request))
         try checkModel(chat.model)
         let prompt: [Int]
         let constraint: (any TokenConstraint)?
@@ -32,12 +32,13 @@ struct OpenAIService: Sendable {
                             toolNames: offersTools ? chat.tools.map(\.name) : nil)
         var responses = OpenAIResponses(kind: .chat, model: modelName, includeUsage: chat.includeUsage)
         responses.returnsProgress = chat.returnProgress
+        await cancel(run, whenClosed: connection)
         return try await respond(run, responses: responses, stream: chat.stream, endpoint: "chat", start: start)
     }
 
-    func completions(_ request: Request) async throws -> Response {
+    func completions(_ request: Request, connection: (any Channel)?) async throws -> Response {
         let start = ContinuousClock.now
-        let completion = try CompletionRequest(try await Self.fields(request))
+        let completion = try CompletionRequest(try await fields(request))
         try checkModel(completion.model)
         let prompt: [Int]
         switch completion.prompt {
@@ -47,7 +48,19 @@ struct OpenAIService: Sendable {
         let run = try startRun(prompt: prompt, sampling: completion.sampling, constraint: nil, toolNames: nil)
         var responses = OpenAIResponses(kind: .text, model: modelName, includeUsage: completion.includeUsage)
         responses.returnsProgress = completion.returnProgress
+        await cancel(run, whenClosed: connection)
         return try await respond(run, responses: responses, stream: completion.stream, endpoint: "completions", start: start)
+    }
+
+    /// A client that disconnects cancels its generation at once, whether it streams or waits for
+    /// the whole answer: its session is released for the requests still waiting.
+    private func cancel(_ run: GenerationRun, whenClosed connection: (any Channel)?) async {
+        guard let connection, let watcher = try? await DisconnectWatcher.of(connection) else { return }
+        let id = watcher.onDisconnect { run.cancel() }
+        Task {
+            await run.task.value
+            watcher.remove(id)
+        }
     }
 
     func models() -> Response {
@@ -96,10 +109,17 @@ struct OpenAIService: Sendable {
 
     // MARK: Generation
 
-    private static func fields(_ request: Request) async throws -> RequestFields {
+    private func fields(_ request: Request) async throws -> RequestFields {
+        let tooLarge = APIError(status: .contentTooLarge, message: "the request body is larger than \(maxBodyBytes) bytes "
+            + "(the server's --max-body-bytes)", code: "request_too_large")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes { throw tooLarge }
         var request = request
-        let buffer = try await request.collectBody(upTo: maxBodyBytes)
-        return try RequestFields(body: Array(buffer.readableBytesView))
+        do {
+            let buffer = try await request.collectBody(upTo: maxBodyBytes)
+            return try RequestFields(body: Array(buffer.readableBytesView))
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
     }
 
     private func checkModel(_ model: String?) throws(APIError) {

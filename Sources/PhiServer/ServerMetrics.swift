@@ -89,6 +89,8 @@ public actor ServerMetrics {
         metric("phi_stage_up", "gauge", "1 when a pipeline stage is ready.", stages.map { stage in
             ("{stage=\"\(stage.name)\",layers=\"\(LayerRangeText.format(stage.layers))\"}", stage.state == .ready ? 1 : 0)
         })
+        metric("phi_stage_state_changes_total", "counter", "Times a stage's worker went down or was (re)linked into the ring.",
+               stages.map { ("{stage=\"\($0.name)\"}", Double($0.stateChanges)) })
         if !stageLatencies.isEmpty {
             metric("phi_stage_passes_total", "counter", "Passes each stage has run.",
                    stageLatencies.map { ("{stage=\"\($0.name)\"}", Double($0.passes)) })

@@ -54,6 +54,7 @@ final class LaunchedCluster: Sendable {
     }
 
     func stop() {
+        pipeline.beginShutdown()  // workers stopping now are not failures
         workers.stopAll()
         stopper.cancel()
     }

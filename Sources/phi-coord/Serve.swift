@@ -23,6 +23,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("default-max-tokens"), help: "max_tokens of requests that give none.")
     var defaultMaxTokens = 512
 
+    @Option(name: .customLong("max-body-bytes"), help: "Request bodies larger than this get 413 (default 16 MiB).")
+    var maxBodyBytes = 16 << 20
+
     func run() async throws {
         let setup = try await coordinator.load()
         defer { setup.stop() }
@@ -30,7 +33,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "phi-coord.serve")
         logger.logLevel = .notice
         let server = OpenAIServer(engine: setup.engine, configuration: .init(
-            host: host, port: port, modelName: name, defaultMaxTokens: defaultMaxTokens), logger: logger)
+            host: host, port: port, modelName: name, defaultMaxTokens: defaultMaxTokens, maxBodyBytes: maxBodyBytes), logger: logger)
         let host = self.host
         try await server.run { port in
             print("phi-coord serve: listening on http://\(host):\(port) (model '\(name)', context \(setup.engine.contextTokens))")

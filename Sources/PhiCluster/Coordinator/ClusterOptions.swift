@@ -38,6 +38,9 @@ public struct ClusterOptions: Sendable {
     public var healthTimeout: Duration
     /// How long a spare may take to load a dead worker's layers.
     public var spareLoadTimeout: Duration
+    /// How often a dead worker is looked for again at its address: the first wait, doubling up to
+    /// the last (a worker that returns is taken back into the ring).
+    public var rejoinBackoff: ClosedRange<Duration> = .milliseconds(250) ... .seconds(4)
     public var transport: TransportOptions
     /// Element type of every worker's KV cache, decided here for the whole ring: f32 (exact) by
     /// default, f16 to halve it, q8_0 to nearly quarter it (docs/PERFORMANCE.md, "KV cache formats").

@@ -35,13 +35,21 @@ extension ClusterPipeline {
                     router.deliver(frame)
                     return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence))
                 case let .error(report):
-                    logger.error("\(received.isAuthenticated ? "" : "unauthenticated ")report from \(received.peer): \(report.message)")
-                    guard received.isAuthenticated else { return .ack(Ack()) }
+                    guard received.isAuthenticated else {
+                        logger.debug("ignored an unauthenticated report from \(received.peer)")
+                        return .ack(Ack())
+                    }
                     if report.code == .nextHopFailed && !report.peer.isEmpty {
                         // A worker could not reach the next: that one is down (failover may follow).
+                        logger.error("report from \(received.peer): \(report.message)")
                         await pipeline?.markDown(address: report.peer, reason: "its upstream neighbour cannot reach it (\(report.message))")
                     } else if report.sessionID != 0 {
-                        router.fail(session: report.sessionID, sequence: report.sequence, with: ErrorReportError(report: report))
+                        // A report about a frame no pass waits for any more (a cancelled request's)
+                        // is expected and not an error.
+                        let isAwaited = router.fail(session: report.sessionID, sequence: report.sequence, with: ErrorReportError(report: report))
+                        logger.log(level: isAwaited ? .error : .debug, "report from \(received.peer): \(report.message)")
+                    } else {
+                        logger.error("report from \(received.peer): \(report.message)")
                     }
                     return .ack(Ack())
                 default:
@@ -54,7 +62,7 @@ extension ClusterPipeline {
         var memory: [WorkerMemory] = []
         for endpoint in options.workers {
             let (connection, hello) = try await admit(endpoint)
-            links.append(Link(name: endpoint.name, connection: connection, layers: hello.layers,
+            links.append(Link(name: endpoint.name, endpoint: endpoint, connection: connection, layers: hello.layers,
                               weightFormat: hello.capabilities.weightFormat))
             // Kept in `links` first, so the connection closes with the others when a check fails.
             self.links = links
@@ -120,7 +128,7 @@ extension ClusterPipeline {
         let nextHop = index + 1 < links.count ? links[index + 1].connection.address : listener.boundAddress
         let configure = Configure(nextHop: nextHop, coordinator: listener.boundAddress, wireDType: options.wireDType.wireDType,
                                   sessionContextTokens: options.contextTokens, maxSessions: options.maxSessions, layers: link.layers,
-                                  kvFormat: options.kvFormat.wireFormat)
+                                  kvFormat: options.kvFormat.wireFormat, ringID: ringID)
         do {
             _ = try await link.connection.requestAck(.configure(configure))
         } catch {
@@ -130,6 +138,8 @@ extension ClusterPipeline {
 
     /// Closes every connection and the listener.
     public func close() async {
+        beginShutdown()
+        for watcher in rejoinWatchers.values { watcher.cancel() }
         for monitor in monitors.values { monitor.cancel() }
         for link in links { await link.connection.close() }
         for spare in spares { await spare.connection.close() }

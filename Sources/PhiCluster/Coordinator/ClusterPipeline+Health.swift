@@ -38,38 +38,50 @@ extension ClusterPipeline {
         }
     }
 
-    func markDown(address: String, reason: String) {
+    /// Marks the worker at `address` down (once: later reports of the same failure change nothing),
+    /// fails every pass in flight and, unless `watch` is false, starts looking for it again.
+    func markDown(address: String, reason: String, watch: Bool = true) {
+        guard !isShuttingDown.withLock({ $0 }) else { return }
         guard let index = links.firstIndex(where: { $0.connection.address == address && !$0.isDown }) else { return }
         links[index].isDown = true
         links[index].downReason = reason
+        stateChanges[links[index].name, default: 0] += 1
         let down = WorkerDown(name: links[index].name, address: address, reason: reason)
         logger.error("\(down)")
         router.failAll(with: down)
+        if watch { watchForReturn(of: links[index]) }
     }
 
-    /// Returns once every worker is up, replacing dead ones with spares (one failover at a time;
-    /// concurrent passes wait for it). Throws `PipelineError.stageDown` naming a dead worker no
-    /// spare can replace.
+    /// Returns once every worker is up, replacing dead ones with spares (one ring change at a
+    /// time; concurrent passes wait for it, and stop waiting when cancelled). Throws
+    /// `PipelineError.stageDown` naming a dead worker that no spare can replace and that has not
+    /// come back.
     func awaitHealthyRing() async throws {
         while let index = links.firstIndex(where: \.isDown) {
-            if let failover {
-                try await failover.value
-                continue
+            if ringChange == nil {
+                let dead = links[index]
+                guard !spares.isEmpty else {
+                    throw PipelineError.stageDown(name: dead.name, address: dead.connection.address,
+                                                  reason: (dead.downReason ?? "no answer")
+                                                    + "; the cluster has no spare to take its layers (it is taken back when it returns)")
+                }
+                startRingChange("replacing worker '\(dead.name)'") { try await self.replace(index) }
             }
-            let dead = links[index]
-            guard !spares.isEmpty else {
-                throw PipelineError.stageDown(name: dead.name, address: dead.connection.address,
-                                              reason: (dead.downReason ?? "no answer") + "; the cluster has no spare to take its layers")
-            }
-            let task = Task { try await self.replace(index) }
-            failover = task
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Starts a ring change unless one is under way; its failure is logged and leaves the dead
+    /// worker down (the next pass tries the next spare, or fails naming the worker).
+    func startRingChange(_ what: String, _ change: @escaping @Sendable () async throws -> Void) {
+        guard ringChange == nil else { return }
+        ringChange = Task {
             do {
-                try await task.value
-                failover = nil
+                try await change()
             } catch {
-                failover = nil
-                throw error
+                logger.error("\(what) failed: \(error)")
             }
+            ringChange = nil
         }
     }
 
@@ -104,15 +116,88 @@ extension ClusterPipeline {
         } catch {
             throw ClusterError.spareFailed(spare: spare.endpoint.name, reason: "\(error)")
         }
-        monitors[dead.connection.address]?.cancel()
-        monitors[dead.connection.address] = nil
-        await dead.connection.close()
-        links[index] = Link(name: spare.endpoint.name, connection: spare.connection, layers: dead.layers, weightFormat: format)
-        try await configure(index)
-        if index > 0 { try await configure(index - 1) }
+        rejoinWatchers.removeValue(forKey: dead.connection.address)?.cancel()
+        let replacement = Link(name: spare.endpoint.name, endpoint: spare.endpoint, connection: spare.connection, layers: dead.layers,
+                               weightFormat: format)
+        try await relink(index, to: replacement, replacing: dead)
+    }
+
+    /// Puts `link` at `index` in place of `old`, configures the ring anew (every worker: frames
+    /// queued for the old ring are dropped) and rebuilds every session from its token log.
+    private func relink(_ index: Int, to link: Link, replacing old: Link) async throws {
+        monitors.removeValue(forKey: old.connection.address)?.cancel()
+        if old.connection !== link.connection { await old.connection.close() }
+        links[index] = link
+        ringVersion += 1
+        stateChanges[link.name, default: 0] += 1
+        for position in links.indices.reversed() { try await configure(position) }
         startMonitor(links[index])
         try await rebuildSessions()
         logger.info("ring restored: \(links.map { "\($0.name) \(LayerRangeText.format($0.layers))" }.joined(separator: " → "))")
+    }
+
+    /// Looks for a dead worker again at its address, with exponential backoff (capped), until it
+    /// answers a handshake with the same layers, model and secret; then takes it back.
+    func watchForReturn(of dead: Link) {
+        let address = dead.connection.address
+        guard rejoinWatchers[address] == nil else { return }
+        let endpoint = dead.endpoint
+        let backoff = options.rejoinBackoff
+        logger.notice("looking for worker '\(dead.name)' at \(endpoint.address) again (every \(backoff.lowerBound) to \(backoff.upperBound))")
+        rejoinWatchers[address] = Task { [weak self] in
+            var delay = backoff.lowerBound
+            var refusal: String?
+            while !Task.isCancelled {
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, backoff.upperBound)
+                guard let self, !Task.isCancelled else { return }
+                do {
+                    let (connection, hello) = try await self.admit(endpoint)
+                    if await self.takeBack(address: address, connection: connection, hello: hello) { return }
+                } catch {
+                    // Refusals (other layers, another model or secret) are logged once per reason;
+                    // a worker that is simply not there yet is not logged at all.
+                    if case .refused = error as? ClusterError, refusal != "\(error)" {
+                        refusal = "\(error)"
+                        self.logger.warning("worker '\(endpoint.name)' answered at \(endpoint.address) but is not taken back: \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes a returned worker back into its place. Returns true when the watch is over (taken
+    /// back, or no longer needed).
+    private func takeBack(address: String, connection: PeerConnection, hello: HelloReply) async -> Bool {
+        while ringChange != nil { try? await Task.sleep(for: .milliseconds(20)) }
+        guard let index = links.firstIndex(where: { $0.connection.address == address && $0.isDown }) else {
+            await connection.close()
+            rejoinWatchers[address] = nil
+            return true
+        }
+        let old = links[index]
+        guard hello.layers == old.layers else {
+            let layers = "\(LayerRangeText.format(hello.layers)), not \(LayerRangeText.format(old.layers))"
+            logger.warning("worker '\(old.name)' is back at \(address) with layers \(layers); not taken back")
+            await connection.close()
+            return false
+        }
+        logger.notice("worker '\(old.name)' is back at \(address); linking it into the ring again")
+        let link = Link(name: old.name, endpoint: old.endpoint, connection: connection, layers: old.layers,
+                        weightFormat: hello.capabilities.weightFormat)
+        let what = "taking worker '\(old.name)' back"
+        startRingChange(what) {
+            do {
+                try await self.relink(index, to: link, replacing: old)
+            } catch {
+                await self.markDown(address: address, reason: "\(what) failed: \(error)", watch: false)
+                throw error
+            }
+        }
+        while ringChange != nil { try? await Task.sleep(for: .milliseconds(20)) }
+        let isBack = links.contains { $0.connection === connection && !$0.isDown }
+        if isBack { rejoinWatchers[address] = nil }
+        return isBack
     }
 
     /// Empties every worker's caches and runs every session's token log through the ring again.
@@ -131,7 +216,9 @@ extension ClusterPipeline {
     public func health() async -> [StageHealth] {
         links.map { link in
             StageHealth(name: link.name, address: link.connection.address, layers: link.layers,
-                        state: link.isDown ? .unreachable : .ready, detail: link.downReason)
+                        state: link.isDown ? .unreachable : .ready,
+                        detail: link.downReason.map { $0 + (rejoinWatchers[link.connection.address] != nil ? "; looking for it again" : "") },
+                        stateChanges: stateChanges[link.name, default: 0])
         }
     }
 }

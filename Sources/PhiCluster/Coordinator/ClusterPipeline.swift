@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PhiModel
+import Synchronization
 
 /// The model's layers spread over phi-workers in a ring: the coordinator sends each micro-batch
 /// (token ids) to the first worker, every worker forwards its output to the next, and the last
@@ -22,6 +23,8 @@ public actor ClusterPipeline: Pipeline {
 
     struct Link {
         var name: String
+        /// Where it was found: a dead worker is looked for again there, and taken back when it returns.
+        var endpoint: ClusterOptions.Endpoint
         var connection: PeerConnection
         var layers: Range<Int>
         /// The format its weights are held in (a spare taking over loads the same).
@@ -34,8 +37,23 @@ public actor ClusterPipeline: Pipeline {
     var spares: [(endpoint: ClusterOptions.Endpoint, connection: PeerConnection)] = []
     var sessions: [SessionID: SessionLog] = [:]
     var nextSequence: [SessionID: UInt64] = [:]
-    var failover: Task<Void, any Error>?
+    /// The ring change under way (a spare taking over, a worker taken back); one at a time.
+    var ringChange: Task<Void, Never>?
     var monitors: [String: Task<Void, Never>] = [:]
+    /// Per dead worker without a replacement, the task that looks for it again (with backoff).
+    var rejoinWatchers: [String: Task<Void, Never>] = [:]
+    /// Counts ring changes (a spare taking over, a worker taken back): a pass runs again at most
+    /// once per change, so no fault can make it loop.
+    var ringVersion = 0
+    /// Ring ids start at a random point per coordinator, so a restarted coordinator's rings never
+    /// share an id with an earlier one's.
+    let ringIDBase = UInt64.random(in: 1...(1 << 62))
+    /// The id of the current ring, sent in every `Configure` and on every frame.
+    var ringID: UInt64 { ringIDBase &+ UInt64(ringVersion) }
+    /// Set when the coordinator is stopping its cluster: workers that go away then are not failures.
+    let isShuttingDown = Mutex(false)
+    /// Per worker name, how often it was marked down or taken into the ring, for `/metrics`.
+    var stateChanges: [String: Int] = [:]
 
     init(model: ModelSource, options: ClusterOptions, logger: Logger, authenticator: WireAuthenticator,
          identity: CoordinatorIdentity, listener: ReplyListener) {
@@ -46,6 +64,12 @@ public actor ClusterPipeline: Pipeline {
         self.authenticator = authenticator
         self.identity = identity
         self.listener = listener
+    }
+
+    /// Says the cluster is being stopped on purpose (e.g. `up` ending): workers whose connection
+    /// closes from now on are not reported as down.
+    public nonisolated func beginShutdown() {
+        isShuttingDown.withLock { $0 = true }
     }
 
     /// The workers' names, addresses and layers, in pipeline order.
@@ -90,19 +114,27 @@ public actor ClusterPipeline: Pipeline {
                        chunkTokens: Int, progress: (@Sendable (Int) -> Void)?) async throws -> ForwardResult {
         guard let log = sessions[session] else { throw PipelineError.unknownSession(session) }
         try log.checkRoom(for: tokens.count, session: session)
+        var failedRing: Int?
         while true {
+            try Task.checkCancellation()
             try await awaitHealthyRing()
-            let start = sessions[session]?.tokens.count ?? log.tokens.count
+            guard let start = sessions[session]?.tokens.count else { throw PipelineError.unknownSession(session) }
+            let ring = ringVersion
             do {
                 let result = try await run(session: session, tokens: tokens, from: start, ropeFactors: ropeFactors,
                                            logits: logits, chunkTokens: chunkTokens, progress: progress)
                 sessions[session]?.append(tokens, ropeFactors: ropeFactors)
                 return result
-            } catch let error as WorkerDown {
-                // The ring changes (or the job ends) in awaitHealthyRing; the pass then runs again
-                // from the session's last complete state, which failover has rebuilt.
-                logger.warning("\(error); the pass of \(session) will run again once the ring is whole")
-                continue
+            } catch let down as WorkerDown {
+                // A real worker failure (cancellation surfaces as CancellationError, never here).
+                // The worker is marked down, so awaitHealthyRing either changes the ring (a spare,
+                // or the worker back) or fails naming it; the pass runs again at most once per change.
+                markDown(address: down.address, reason: down.reason)
+                guard failedRing != ring else {
+                    throw PipelineError.stageDown(name: down.name, address: down.address, reason: down.reason)
+                }
+                failedRing = ring
+                logger.notice("\(down); the pass of \(session) will run again once the ring is whole")
             }
         }
     }
@@ -131,60 +163,94 @@ public actor ClusterPipeline: Pipeline {
         let pieces = stride(from: 0, to: tokens.count, by: chunk).map { $0..<min($0 + chunk, tokens.count) }
         // Enough chunks in flight for every worker to have one, and one more queued at the first.
         let window = links.count + 1
-        var keys: [ResultRouter.Key] = []
+        var keys: [ResultRouter.Key] = []  // sent, result not yet taken
         var sent = 0
         var result = ForwardResult()
         var argmax: [Int] = []
-        for (index, piece) in pieces.enumerated() {
-            let isLast = index == pieces.count - 1
-            let output: OutputRequest = switch logits {
-            case .none: .none
-            case .last: isLast ? .lastLogits : .none
-            case .argmaxAndLast: .argmaxAndLastLogits
-            case .lastArgmax: isLast ? .lastArgmax : .none
-            }
-            keys.append(try await send(session: session, tokens: Array(tokens[piece]), firstPosition: start + piece.lowerBound,
-                                       ropeFactors: ropeFactors, output: output))
-            sent += 1
-            if sent - window >= 0 || isLast {
-                // Collect results until the window has room (all of them after the last chunk).
-                while keys.count > (isLast ? 0 : window - 1) {
-                    let frame = try await router.result(for: keys.removeFirst())
-                    argmax += frame.argmax
-                    if let last = frame.lastLogits, frame.firstPosition + frame.tokenCount == start + tokens.count {
-                        result.lastLogits = Array(last)
+        do {
+            for (index, piece) in pieces.enumerated() {
+                let isLast = index == pieces.count - 1
+                let output: OutputRequest = switch logits {
+                case .none: .none
+                case .last: isLast ? .lastLogits : .none
+                case .argmaxAndLast: .argmaxAndLastLogits
+                case .lastArgmax: isLast ? .lastArgmax : .none
+                }
+                keys.append(try await send(session: session, tokens: Array(tokens[piece]), firstPosition: start + piece.lowerBound,
+                                           ropeFactors: ropeFactors, output: output))
+                sent += 1
+                if sent - window >= 0 || isLast {
+                    // Collect results until the window has room (all of them after the last chunk).
+                    while keys.count > (isLast ? 0 : window - 1) {
+                        let frame = try await router.result(for: keys[0])
+                        keys.removeFirst()
+                        argmax += frame.argmax
+                        if let last = frame.lastLogits, frame.firstPosition + frame.tokenCount == start + tokens.count {
+                            result.lastLogits = Array(last)
+                        }
+                        progress?(frame.firstPosition + frame.tokenCount - start)
                     }
-                    progress?(frame.firstPosition + frame.tokenCount - start)
                 }
             }
+        } catch is CancellationError {
+            // Frames still in the ring will change the workers' caches past the session's log.
+            if !keys.isEmpty || sent < pieces.count && sent > 0 { abandon(session) }
+            throw CancellationError()
         }
         if logits == .argmaxAndLast || logits == .lastArgmax { result.argmax = argmax }
         return result
     }
 
     /// Sends one frame to the first worker (waiting while it is busy) and announces its result.
+    /// A first worker that is down, or does not acknowledge within the health timeout, fails the
+    /// pass at once with `WorkerDown` (the request timeout is for large replies, not for an Ack).
     private func send(session: SessionID, tokens: [Int], firstPosition: Int, ropeFactors: RopeFactorSet,
                       output: OutputRequest) async throws -> ResultRouter.Key {
         let sequence = nextSequence[session, default: 1]
         nextSequence[session] = sequence + 1
         let key = ResultRouter.Key(session: session.rawValue, sequence: sequence)
-        router.expect(key)
         let frame = ActivationFrame(sessionID: session.rawValue, sequence: sequence, firstPosition: firstPosition, layerBegin: 0,
                                     ropeFactors: ropeFactors == .long ? .long : .short, output: output,
-                                    input: .tokens(tokens))
+                                    input: .tokens(tokens), ringID: ringID)
         var delay = Duration.milliseconds(2)
         while true {
+            try Task.checkCancellation()
             guard let first = links.first else { throw ClusterError.coverage("no workers") }
+            let down = { (reason: String) in WorkerDown(name: first.name, address: first.connection.address, reason: reason) }
+            if first.isDown { throw down(first.downReason ?? "no answer") }
+            guard first.connection.isConnected else { throw down("its connection closed") }
+            router.expect(key)
             do {
-                _ = try await first.connection.requestAck(.activation(frame))
+                _ = try await first.connection.requestAck(.activation(frame), timeout: options.healthTimeout)
                 return key
             } catch let .refused(_, _, report) where report.code == .busy {
+                router.forget(key)
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .milliseconds(100))
             } catch let .refused(_, _, report) {
+                router.forget(key)
                 throw ErrorReportError(report: report)
+            } catch .cancelled {
+                router.forget(key)
+                throw CancellationError()
             } catch {
-                throw WorkerDown(name: first.name, address: first.connection.address, reason: "\(error)")
+                router.forget(key)
+                if Task.isCancelled { throw CancellationError() }
+                throw down("\(error)")
+            }
+        }
+    }
+
+    /// Drops a session whose pass was cancelled with frames still in the ring: its log no longer
+    /// says what the workers' caches hold, so the workers forget it (in the background: the
+    /// cancelled task cannot wait) and the next request starts it afresh.
+    func abandon(_ session: SessionID) {
+        sessions[session] = nil
+        router.clear(session: session.rawValue)
+        let connections = links.filter { !$0.isDown }.map(\.connection)
+        Task {
+            for connection in connections {
+                _ = try? await connection.requestAck(.resetSession(ResetSession(sessionID: session.rawValue)))
             }
         }
     }

@@ -31,22 +31,43 @@ final class ResultRouter: Sendable {
         }
     }
 
-    /// The result for `key`, waiting if it has not arrived.
+    /// Withdraws `expect(key)`: the frame was never sent.
+    func forget(_ key: Key) {
+        state.withLock { state in
+            state.expected.remove(key)
+            state.arrived[key] = nil
+        }
+    }
+
+    /// The result for `key`, waiting if it has not arrived. Throws `CancellationError` when the
+    /// waiting task is cancelled (a client that left): the result is then no longer expected.
     func result(for key: Key) async throws -> LogitsFrame {
-        try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<LogitsFrame, any Error>? = state.withLock { state in
-                if let result = state.arrived.removeValue(forKey: key) {
-                    state.expected.remove(key)
-                    return result
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let ready: Result<LogitsFrame, any Error>? = state.withLock { state in
+                    if let result = state.arrived.removeValue(forKey: key) {
+                        state.expected.remove(key)
+                        return result
+                    }
+                    if let failure = state.failure ?? state.failedSessions[key.session] {
+                        state.expected.remove(key)
+                        return .failure(failure)
+                    }
+                    if Task.isCancelled {
+                        state.expected.remove(key)
+                        return .failure(CancellationError())
+                    }
+                    state.waiting[key] = continuation
+                    return nil
                 }
-                if let failure = state.failure ?? state.failedSessions[key.session] {
-                    state.expected.remove(key)
-                    return .failure(failure)
-                }
-                state.waiting[key] = continuation
-                return nil
+                if let ready { continuation.resume(with: ready) }
             }
-            if let ready { continuation.resume(with: ready) }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.expected.remove(key)
+                return state.waiting.removeValue(forKey: key)
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
@@ -66,16 +87,20 @@ final class ResultRouter: Sendable {
     }
 
     /// Fails every pass of `session` waiting now or about to wait, until `clear(session:)`; a
-    /// report about a frame this coordinator never sent (`sequence` not expected) is ignored.
-    func fail(session: UInt64, sequence: UInt64 = 0, with error: any Error) {
-        let waiters = state.withLock { state -> [CheckedContinuation<LogitsFrame, any Error>] in
-            if sequence != 0 && !state.expected.contains(Key(session: session, sequence: sequence)) { return [] }
+    /// report about a frame this coordinator never sent or no longer waits for (`sequence` not
+    /// expected: an earlier coordinator's, or a cancelled pass's) is ignored. Returns whether the
+    /// report was taken.
+    @discardableResult
+    func fail(session: UInt64, sequence: UInt64 = 0, with error: any Error) -> Bool {
+        let taken = state.withLock { state -> (Bool, [CheckedContinuation<LogitsFrame, any Error>]) in
+            if sequence != 0 && !state.expected.contains(Key(session: session, sequence: sequence)) { return (false, []) }
             state.failedSessions[session] = error
             let keys = state.waiting.keys.filter { $0.session == session }
             state.expected.subtract(keys)
-            return keys.compactMap { state.waiting.removeValue(forKey: $0) }
+            return (true, keys.compactMap { state.waiting.removeValue(forKey: $0) })
         }
-        for waiter in waiters { waiter.resume(throwing: error) }
+        for waiter in taken.1 { waiter.resume(throwing: error) }
+        return taken.0
     }
 
     /// Fails every pass, until `clearAll()` (a worker is down).

@@ -75,11 +75,14 @@ public struct StageHealth: Sendable, Equatable {
     public let state: State
     /// Why it is not ready, or what it is doing.
     public let detail: String?
+    /// How often this worker has gone down or come back (a spare taking its place counts for the spare).
+    public var stateChanges = 0
 
-    public init(name: String, address: String?, layers: Range<Int>, state: State, detail: String? = nil) {
+    public init(name: String, address: String?, layers: Range<Int>, state: State, detail: String? = nil, stateChanges: Int = 0) {
         self.name = name
         self.address = address
         self.layers = layers
+        self.stateChanges = stateChanges
         self.state = state
         self.detail = detail
     }

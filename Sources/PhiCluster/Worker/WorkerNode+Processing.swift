@@ -57,6 +57,15 @@ extension WorkerNode {
         return PassBatch.take(from: &pending, session: { $0.frame.sessionID }, tokens: { $0.frame.tokenCount })
     }
 
+    /// Drops the queued frames `matching` (a reset session's), unreported.
+    func dropQueued(matching: (ActivationFrame) -> Bool) {
+        let dropped = pending.filter { matching($0.frame) }
+        guard !dropped.isEmpty else { return }
+        pending.removeAll { matching($0.frame) }
+        queued -= dropped.count
+        logger.debug("dropped \(dropped.count) queued frames of a reset session")
+    }
+
     private func dropStale(_ frame: ActivationFrame) {
         queued -= 1
         logger.info("dropped session \(frame.sessionID) frame \(frame.sequence), queued before the ring was reconfigured")
@@ -82,6 +91,7 @@ extension WorkerNode {
             var next = frame
             next.layerBegin = frame.layerBegin + (configuration?.layers.count ?? 0)
             next.input = .hidden(states)
+            next.ringID = configuration?.ringID ?? 0
             message = .activation(next)
         case let .logits(logits):
             message = .logits(logits)

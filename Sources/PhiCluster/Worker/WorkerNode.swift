@@ -103,6 +103,8 @@ public actor WorkerNode {
         case let .activation(frame):
             return enqueue(frame, from: received.peer)
         case let .resetSession(reset):
+            // Frames of the session still queued (a cancelled request's) go with its cache.
+            dropQueued { reset.allSessions || $0.sessionID == reset.sessionID }
             await service.reset(session: reset.allSessions ? nil : reset.sessionID)
             return .ack(Ack(sessionID: reset.sessionID))
         case let .trimKV(trim):
@@ -199,6 +201,13 @@ public actor WorkerNode {
         }
         guard !isShuttingDown else {
             return .error(ErrorReport(code: .shuttingDown, message: "worker '\(options.name)' is shutting down", origin: options.name))
+        }
+        if let ring = configuration?.ringID, ring != 0, frame.ringID != 0, frame.ringID != ring {
+            // From a ring this worker no longer belongs to (a worker that was stopped while the
+            // coordinator replaced it, forwarding what it had queued): dropped, and acknowledged so
+            // its sender does not take this worker for dead.
+            logger.debug("dropped session \(frame.sessionID) frame \(frame.sequence) of ring \(frame.ringID) (this ring is \(ring))")
+            return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence))
         }
         guard queued < options.maxQueuedFrames else {
             return .error(ErrorReport(code: .busy, message: "worker '\(options.name)' has \(queued) frames queued", origin: options.name,

@@ -49,7 +49,9 @@ public actor SessionStore {
     private var entries: [SessionID: Entry] = [:]
     private var nextID: UInt64 = 1
     private var clock: UInt64 = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Requests waiting for a session, oldest first, by id (a cancelled one leaves the queue at once).
+    private var waiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    private var nextWaiterID = 0
     private var evictions = 0
 
     public init(pipeline: any Pipeline, limits: Limits) {
@@ -87,7 +89,15 @@ public actor SessionStore {
                 await evictIdle(toFit: prompt.count)
                 return Lease(session: id, sharedPrefix: 0)
             }
-            await withCheckedContinuation { waiters.append($0) }
+            let waiter = nextWaiterID
+            nextWaiterID += 1
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { continuation in
+                    if Task.isCancelled { continuation.resume() } else { waiters.append((waiter, continuation)) }
+                }
+            } onCancel: {
+                Task { await self.stopWaiting(waiter) }
+            }
         }
     }
 
@@ -131,7 +141,13 @@ public actor SessionStore {
     }
 
     private func wakeOne() {
-        if !waiters.isEmpty { waiters.removeFirst().resume() }
+        if !waiters.isEmpty { waiters.removeFirst().continuation.resume() }
+    }
+
+    /// A cancelled request stops waiting (its loop then throws `CancellationError`).
+    private func stopWaiting(_ id: Int) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume()
     }
 
     private func tick() -> UInt64 {

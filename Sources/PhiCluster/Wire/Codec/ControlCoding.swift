@@ -12,6 +12,7 @@ extension CArena {
             c.max_sessions = UInt32(clamping: value.maxSessions)
             c.layers = layerRange(value.layers)
             c.kv_format = Phi__Wire__V1__KVFormat(rawValue: value.kvFormat.rawValue)
+            c.ring_id = value.ringID
         }
     }
 
@@ -129,7 +130,8 @@ extension FieldReader {
             maxSessions: Int(c.max_sessions),
             layers: try layers(c.layers, "Configure.layers", allowEmpty: false),
             // Unset (a coordinator that predates the field) means the exact default.
-            kvFormat: c.kv_format.rawValue == 0 ? .f32 : try enumValue(c.kv_format.rawValue, "Configure.kv_format"))
+            kvFormat: c.kv_format.rawValue == 0 ? .f32 : try enumValue(c.kv_format.rawValue, "Configure.kv_format"),
+            ringID: c.ring_id)
     }
 
     func ack(_ c: Phi__Wire__V1__Ack) -> Ack {

@@ -13,6 +13,7 @@ extension CArena {
             c.layer_begin = UInt32(clamping: frame.layerBegin)
             c.rope_factors = Phi__Wire__V1__RopeFactors(rawValue: frame.ropeFactors.rawValue)
             c.output = Phi__Wire__V1__OutputRequest(rawValue: frame.output.rawValue)
+            c.ring_id = frame.ringID
             switch frame.input {
             case let .tokens(ids):
                 c.input_case = PHI__WIRE__V1__ACTIVATION_FRAME__INPUT_TOKENS
@@ -80,7 +81,8 @@ extension FieldReader {
             layerBegin: layerBegin,
             ropeFactors: try enumValue(c.rope_factors.rawValue, "ActivationFrame.rope_factors"),
             output: try enumValue(c.output.rawValue, "ActivationFrame.output"),
-            input: input)
+            input: input,
+            ringID: c.ring_id)
     }
 
     func hiddenStates(_ c: Phi__Wire__V1__HiddenStates, tokenCount: Int) throws(WireError) -> ActivationFrame.HiddenStates {

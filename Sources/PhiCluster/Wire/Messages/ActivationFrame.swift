@@ -14,6 +14,9 @@ public struct ActivationFrame: Sendable, Equatable {
     /// What the last stage returns to the coordinator.
     public var output: OutputRequest
     public var input: Input
+    /// The ring it travels in (`Configure.ringID` of its sender); 0 for any. A worker drops frames
+    /// of another ring: a stale worker's, after the ring changed without it.
+    public var ringID: UInt64 = 0
 
     public enum Input: Sendable, Equatable {
         /// Token ids, for the stage that owns the embedding (`layerBegin == 0`).
@@ -23,7 +26,8 @@ public struct ActivationFrame: Sendable, Equatable {
     }
 
     public init(sessionID: UInt64, sequence: UInt64, firstPosition: Int, layerBegin: Int,
-                ropeFactors: WireRopeFactors, output: OutputRequest, input: Input) {
+                ropeFactors: WireRopeFactors, output: OutputRequest, input: Input, ringID: UInt64 = 0) {
+        self.ringID = ringID
         self.sessionID = sessionID
         self.sequence = sequence
         self.firstPosition = firstPosition

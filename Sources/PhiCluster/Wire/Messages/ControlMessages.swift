@@ -16,9 +16,13 @@ public struct Configure: Sendable, Equatable {
     public var layers: Range<Int>
     /// Element type of every session's KV cache: the coordinator decides it for the whole ring.
     public var kvFormat: WireKVFormat
+    /// Names this ring (a new one on every ring change); 0 for none. The worker stamps the frames
+    /// it forwards with it and drops frames stamped with another.
+    public var ringID: UInt64
 
     public init(nextHop: String, coordinator: String, wireDType: WireDType, sessionContextTokens: Int,
-                maxSessions: Int, layers: Range<Int>, kvFormat: WireKVFormat = .f32) {
+                maxSessions: Int, layers: Range<Int>, kvFormat: WireKVFormat = .f32, ringID: UInt64 = 0) {
+        self.ringID = ringID
         self.nextHop = nextHop
         self.coordinator = coordinator
         self.wireDType = wireDType

@@ -772,7 +772,7 @@ void   phi__wire__v1__kvloaded__free_unpacked
   assert(message->base.descriptor == &phi__wire__v1__kvloaded__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor phi__wire__v1__configure__field_descriptors[7] =
+static const ProtobufCFieldDescriptor phi__wire__v1__configure__field_descriptors[8] =
 {
   {
     "next_hop",
@@ -858,6 +858,18 @@ static const ProtobufCFieldDescriptor phi__wire__v1__configure__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ring_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__Configure, ring_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned phi__wire__v1__configure__field_indices_by_name[] = {
   1,   /* field[1] = coordinator */
@@ -865,13 +877,14 @@ static const unsigned phi__wire__v1__configure__field_indices_by_name[] = {
   5,   /* field[5] = layers */
   4,   /* field[4] = max_sessions */
   0,   /* field[0] = next_hop */
+  7,   /* field[7] = ring_id */
   3,   /* field[3] = session_context_tokens */
   2,   /* field[2] = wire_dtype */
 };
 static const ProtobufCIntRange phi__wire__v1__configure__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor phi__wire__v1__configure__descriptor =
 {
@@ -881,7 +894,7 @@ const ProtobufCMessageDescriptor phi__wire__v1__configure__descriptor =
   "Phi__Wire__V1__Configure",
   "phi.wire.v1",
   sizeof(Phi__Wire__V1__Configure),
-  7,
+  8,
   phi__wire__v1__configure__field_descriptors,
   phi__wire__v1__configure__field_indices_by_name,
   1,  phi__wire__v1__configure__number_ranges,

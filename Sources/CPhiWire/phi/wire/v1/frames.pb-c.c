@@ -187,7 +187,7 @@ void   phi__wire__v1__logits_frame__free_unpacked
   assert(message->base.descriptor == &phi__wire__v1__logits_frame__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor phi__wire__v1__activation_frame__field_descriptors[9] =
+static const ProtobufCFieldDescriptor phi__wire__v1__activation_frame__field_descriptors[10] =
 {
   {
     "session_id",
@@ -297,12 +297,25 @@ static const ProtobufCFieldDescriptor phi__wire__v1__activation_frame__field_des
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ring_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Phi__Wire__V1__ActivationFrame, ring_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned phi__wire__v1__activation_frame__field_indices_by_name[] = {
   2,   /* field[2] = first_position */
   8,   /* field[8] = hidden */
   4,   /* field[4] = layer_begin */
   6,   /* field[6] = output */
+  9,   /* field[9] = ring_id */
   5,   /* field[5] = rope_factors */
   1,   /* field[1] = sequence */
   0,   /* field[0] = session_id */
@@ -312,7 +325,7 @@ static const unsigned phi__wire__v1__activation_frame__field_indices_by_name[] =
 static const ProtobufCIntRange phi__wire__v1__activation_frame__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor phi__wire__v1__activation_frame__descriptor =
 {
@@ -322,7 +335,7 @@ const ProtobufCMessageDescriptor phi__wire__v1__activation_frame__descriptor =
   "Phi__Wire__V1__ActivationFrame",
   "phi.wire.v1",
   sizeof(Phi__Wire__V1__ActivationFrame),
-  9,
+  10,
   phi__wire__v1__activation_frame__field_descriptors,
   phi__wire__v1__activation_frame__field_indices_by_name,
   1,  phi__wire__v1__activation_frame__number_ranges,

@@ -137,10 +137,14 @@ struct  Phi__Wire__V1__Configure
    * element type of every session's KV cache; UNSPECIFIED means F32
    */
   Phi__Wire__V1__KVFormat kv_format;
+  /*
+   * names this ring: frames of another (a stale worker's) are dropped; 0: none
+   */
+  uint64_t ring_id;
 };
 #define PHI__WIRE__V1__CONFIGURE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__configure__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, PHI__WIRE__V1__DTYPE__DTYPE_UNSPECIFIED, 0, 0, NULL, PHI__WIRE__V1__KVFORMAT__KV_FORMAT_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, PHI__WIRE__V1__DTYPE__DTYPE_UNSPECIFIED, 0, 0, NULL, PHI__WIRE__V1__KVFORMAT__KV_FORMAT_UNSPECIFIED, 0 }
 
 
 /*

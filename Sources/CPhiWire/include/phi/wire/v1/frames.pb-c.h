@@ -63,6 +63,10 @@ struct  Phi__Wire__V1__ActivationFrame
    * what the last stage returns
    */
   Phi__Wire__V1__OutputRequest output;
+  /*
+   * the ring it travels in (Configure.ring_id); 0: any
+   */
+  uint64_t ring_id;
   Phi__Wire__V1__ActivationFrame__InputCase input_case;
   union {
     /*
@@ -77,7 +81,7 @@ struct  Phi__Wire__V1__ActivationFrame
 };
 #define PHI__WIRE__V1__ACTIVATION_FRAME__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&phi__wire__v1__activation_frame__descriptor) \
-    , 0, 0, 0, 0, 0, PHI__WIRE__V1__ROPE_FACTORS__ROPE_FACTORS_UNSPECIFIED, PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_UNSPECIFIED, PHI__WIRE__V1__ACTIVATION_FRAME__INPUT__NOT_SET, {0} }
+    , 0, 0, 0, 0, 0, PHI__WIRE__V1__ROPE_FACTORS__ROPE_FACTORS_UNSPECIFIED, PHI__WIRE__V1__OUTPUT_REQUEST__OUTPUT_REQUEST_UNSPECIFIED, 0, PHI__WIRE__V1__ACTIVATION_FRAME__INPUT__NOT_SET, {0} }
 
 
 struct  Phi__Wire__V1__TokenIds
