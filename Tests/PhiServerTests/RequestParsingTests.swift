@@ -66,6 +66,8 @@ struct RequestParsingTests {
         #expect(long.status == .badRequest)
         #expect(long.code == "context_length_exceeded")
         #expect(long.message.contains("5000") && long.message.contains("4096"))
-        #expect(APIError.from(CancellationError()).status == .internalServerError)
+        // A client that left is not a server error (issue 16): 499, as nginx logs it, typed "cancelled".
+        let cancelled = APIError.from(CancellationError())
+        #expect(cancelled.status.code == 499 && cancelled.type == "cancelled")
     }
 }

@@ -80,6 +80,8 @@ extension ClusterPipeline {
                 try await change()
             } catch {
                 logger.error("\(what) failed: \(error)")
+                // Another worker died while the ring was being rebuilt: it is the one to replace next.
+                if let down = error as? WorkerDown { markDown(address: down.address, reason: down.reason) }
             }
             ringChange = nil
         }
@@ -190,7 +192,9 @@ extension ClusterPipeline {
             do {
                 try await self.relink(index, to: link, replacing: old)
             } catch {
-                await self.markDown(address: address, reason: "\(what) failed: \(error)", watch: false)
+                // Unless another worker failed meanwhile (marked down by the ring change), the
+                // returned one is down again; its watch goes on.
+                if !(error is WorkerDown) { await self.markDown(address: address, reason: "\(what) failed: \(error)", watch: false) }
                 throw error
             }
         }
