@@ -1,5 +1,5 @@
-// Private declarations of attention over f32/f16/q8_0 KV rows (attention_kv.c and its SIMD
-// versions), included by the files that build the kernel tables.
+// Private helpers of attention over f32/f16/q8_0 KV rows (attention_kv.c, attention_tiled.c and
+// its SIMD versions).
 #ifndef PHI_ATTENTION_KV_H
 #define PHI_ATTENTION_KV_H
 
@@ -17,22 +17,5 @@ static inline float phi_kv_value(phi_format format, const void *row, int64_t i) 
     default: return ((const float *)row)[i];
     }
 }
-
-void phi_scalar_attend_group_kv(phi_format format, const float *q, int64_t q_stride, int64_t heads,
-                                const void *keys, const void *values, size_t row_bytes, int64_t count,
-                                int64_t head_dim, float scale, float *scores, float *out,
-                                int64_t out_stride);
-#if defined(__x86_64__)
-void phi_avx2_attend_group_kv(phi_format format, const float *q, int64_t q_stride, int64_t heads,
-                              const void *keys, const void *values, size_t row_bytes, int64_t count,
-                              int64_t head_dim, float scale, float *scores, float *out,
-                              int64_t out_stride);
-#endif
-#if defined(__aarch64__)
-void phi_neon_attend_group_kv(phi_format format, const float *q, int64_t q_stride, int64_t heads,
-                              const void *keys, const void *values, size_t row_bytes, int64_t count,
-                              int64_t head_dim, float scale, float *scores, float *out,
-                              int64_t out_stride);
-#endif
 
 #endif

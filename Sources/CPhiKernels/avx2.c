@@ -1,6 +1,6 @@
 // The AVX2+FMA+F16C table (x86_64), offered only when the CPU reports all three.
 #if defined(__x86_64__)
-#include "attention_kv.h"
+#include "attention_tiled.h"
 #include "avx2_common.h"
 
 static float avx2_dot(phi_format format, const void *w, const void *x, int64_t n) {
@@ -27,9 +27,24 @@ static const phi_kernels avx2_table = {
     .quantize_row_q4_0 = phi_avx2_quantize_row_q4_0,
     .rmsnorm = phi_avx2_rmsnorm,
     .swiglu = phi_avx2_swiglu,
-    .attend_head = phi_avx2_attend_head,
-    .attend_group = phi_avx2_attend_group,
-    .attend_group_kv = phi_avx2_attend_group_kv,
+    .attend_tile_kv = phi_avx2_attend_tile_kv,
+    .attend_blocks_kv = phi_avx2_attend_blocks_kv,
+    .attend_fold = phi_avx2_attend_fold,
+};
+
+// The AVX2 table with the attention built for AVX-512 (avx512_attention_tiled.c).
+static const phi_kernels avx512_table = {
+    .name = "avx512",
+    .dot = avx2_dot,
+    .matmul = avx2_matmul,
+    .matmul_repacked = phi_avx2_matmul_repacked,
+    .quantize_row_q8_0 = phi_avx2_quantize_row_q8_0,
+    .quantize_row_q4_0 = phi_avx2_quantize_row_q4_0,
+    .rmsnorm = phi_avx2_rmsnorm,
+    .swiglu = phi_avx2_swiglu,
+    .attend_tile_kv = phi_avx512_attend_tile_kv,
+    .attend_blocks_kv = phi_avx512_attend_blocks_kv,
+    .attend_fold = phi_avx512_attend_fold,
 };
 
 PHI_AVX2_END
@@ -39,5 +54,11 @@ const phi_kernels *phi_kernels_avx2(void) {
     const int supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                           __builtin_cpu_supports("f16c");
     return supported ? &avx2_table : 0;
+}
+
+const phi_kernels *phi_kernels_avx512(void) {
+    __builtin_cpu_init();
+    const int supported = phi_kernels_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    return supported ? &avx512_table : 0;
 }
 #endif

@@ -1,6 +1,7 @@
 // Helpers of the AVX2+FMA+F16C table. Every file including this header compiles its functions
 // for that target (the rest of the package stays baseline x86-64) and must end with
-// PHI_AVX2_END. Only phi_kernels_avx2() checks the CPU before any of this code runs.
+// PHI_AVX2_END. Only phi_kernels_avx2() (and phi_kernels_avx512()) check the CPU before any of
+// this code runs.
 #ifndef PHI_AVX2_COMMON_H
 #define PHI_AVX2_COMMON_H
 
@@ -10,9 +11,18 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__clang__)
+// A file defining PHI_AVX512 first (avx512_attention_tiled.c) compiles the same helpers for
+// AVX-512F/VL as well: the same operations, with 32 vector registers.
+#if defined(__clang__) && defined(PHI_AVX512)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avx512f,avx512vl"))), apply_to = function)
+#define PHI_AVX2_END _Pragma("clang attribute pop")
+#elif defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
 #define PHI_AVX2_END _Pragma("clang attribute pop")
+#elif defined(PHI_AVX512)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512vl")
+#define PHI_AVX2_END _Pragma("GCC pop_options")
 #else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
@@ -26,6 +36,22 @@ PHI_INLINE float avx2_reduce_lanes(__m256 v) {
     const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+/// avx2_reduce_lanes of eight vectors at once, out[i] for v[i]: the same three rounds of adds
+/// (l_i + l_(i+4); then s0 + s2 and s1 + s3; then t0 + t1) on transposed lanes.
+PHI_INLINE void avx2_reduce_lanes8(const __m256 v[8], float out[8]) {
+    __m256 s[4];  // s[k] = [v[2k] lanes 0-3 + 4-7 | v[2k+1] likewise]
+    for (int k = 0; k < 4; k++) {
+        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x20),
+                             _mm256_permute2f128_ps(v[2 * k], v[2 * k + 1], 0x31));
+    }
+    // t[k] = [s0+s2, s1+s3 of v[4k], of v[4k+2] | of v[4k+1], of v[4k+3]]
+    const __m256 t0 = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], 0x44), _mm256_shuffle_ps(s[0], s[1], 0xee));
+    const __m256 t1 = _mm256_add_ps(_mm256_shuffle_ps(s[2], s[3], 0x44), _mm256_shuffle_ps(s[2], s[3], 0xee));
+    // [v0 v2 v4 v6 | v1 v3 v5 v7]
+    const __m256 r = _mm256_add_ps(_mm256_shuffle_ps(t0, t1, 0x88), _mm256_shuffle_ps(t0, t1, 0xdd));
+    _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 }
 
 /// Mask of the first `count` (0..8) lanes.
@@ -105,10 +131,5 @@ void phi_avx2_quantize_row_q8_0(const float *x, phi_block_q8_0 *y, int64_t n);
 void phi_avx2_quantize_row_q4_0(const float *x, phi_block_q4_0 *y, int64_t n);
 void phi_avx2_rmsnorm(const float *x, const float *weight, float *out, int64_t n, float eps);
 void phi_avx2_swiglu(const float *gate, const float *up, float *out, int64_t n);
-void phi_avx2_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
-                          int64_t count, int64_t head_dim, float scale, float *scores, float *out);
-void phi_avx2_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
-                           const float *values, int64_t stride, int64_t count, int64_t head_dim,
-                           float scale, float *scores, float *out, int64_t out_stride);
 
 #endif

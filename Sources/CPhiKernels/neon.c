@@ -1,7 +1,7 @@
 // The NEON tables (aarch64): plain NEON everywhere, and with dotprod where the CPU reports
 // it (Linux: HWCAP_ASIMDDP in AT_HWCAP; macOS: hw.optional.arm.FEAT_DotProd).
 #if defined(__aarch64__)
-#include "attention_kv.h"
+#include "attention_tiled.h"
 #include "neon_common.h"
 
 #if defined(__linux__)
@@ -44,9 +44,9 @@ static int cpu_has_dotprod(void) { return 0; }
         .quantize_row_q4_0 = phi_neon_quantize_row_q4_0,                                               \
         .rmsnorm = phi_neon_rmsnorm,                                                                   \
         .swiglu = phi_neon_swiglu,                                                                     \
-        .attend_head = phi_neon_attend_head,                                                           \
-        .attend_group = phi_neon_attend_group,                                                         \
-        .attend_group_kv = phi_neon_attend_group_kv,                                                   \
+        .attend_tile_kv = phi_neon_attend_tile_kv,                                                     \
+        .attend_blocks_kv = phi_neon_attend_blocks_kv,                                                 \
+        .attend_fold = phi_neon_attend_fold,                                                           \
     };
 
 PHI_NEON_TABLE(plain, "neon")

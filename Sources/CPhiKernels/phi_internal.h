@@ -43,11 +43,6 @@ float phi_scalar_dot(phi_format format, const void *w, const void *x, int64_t n)
 void phi_scalar_matmul_repacked(phi_format format, const void *packed, int64_t row_begin,
                                 int64_t row_end, const void *x, size_t x_row_bytes, int64_t tokens,
                                 int64_t cols, float *out, int64_t out_stride);
-void phi_scalar_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
-                            int64_t count, int64_t head_dim, float scale, float *scores, float *out);
-void phi_scalar_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
-                             const float *values, int64_t stride, int64_t count, int64_t head_dim,
-                             float scale, float *scores, float *out, int64_t out_stride);
 
 /// Largest block count the SIMD matmuls stage per-token data for on the stack; longer rows
 /// (over 65,536 columns, far beyond Phi-4-mini's 8,192) take the scalar path, same results.

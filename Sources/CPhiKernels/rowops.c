@@ -1,5 +1,5 @@
-// Scalar references of the row operations: RMSNorm, SwiGLU, residual add, one attention head.
-// Their sums use the eight lanes of phi_kernels.h and exp is phi_expf, so the SIMD versions in
+// Scalar references of the row operations: RMSNorm, SwiGLU, residual add; untiled attention of
+// one head (the accuracy reference of the tiled kernels). Their sums use the eight lanes of phi_kernels.h and exp is phi_expf, so the SIMD versions in
 // each table can reproduce them bit for bit.
 #include "phi_internal.h"
 
@@ -53,8 +53,9 @@ void phi_add(float *y, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-void phi_scalar_attend_head(const float *q, const float *keys, const float *values, int64_t stride,
-                            int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
+// The untiled softmax the tiled kernels (attention_tiled.c) are measured against.
+void phi_attend_head_f32(const float *q, const float *keys, const float *values, int64_t stride,
+                         int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
     float max = -INFINITY;
     for (int64_t p = 0; p < count; p++) {
         const float s = phi_scalar_dot(PHI_FORMAT_F32, keys + p * stride, q, head_dim) * scale;
@@ -73,18 +74,4 @@ void phi_scalar_attend_head(const float *q, const float *keys, const float *valu
         const float *v = values + p * stride;
         for (int64_t d = 0; d < head_dim; d++) out[d] = fmaf(weight, v[d], out[d]);
     }
-}
-
-void phi_scalar_attend_group(const float *q, int64_t q_stride, int64_t heads, const float *keys,
-                             const float *values, int64_t stride, int64_t count, int64_t head_dim,
-                             float scale, float *scores, float *out, int64_t out_stride) {
-    for (int64_t h = 0; h < heads; h++) {
-        phi_scalar_attend_head(q + h * q_stride, keys, values, stride, count, head_dim, scale,
-                               scores + h * count, out + h * out_stride);
-    }
-}
-
-void phi_attend_head_f32(const float *q, const float *keys, const float *values, int64_t stride,
-                         int64_t count, int64_t head_dim, float scale, float *scores, float *out) {
-    phi_scalar_attend_head(q, keys, values, stride, count, head_dim, scale, scores, out);
 }

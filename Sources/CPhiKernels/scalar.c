@@ -1,6 +1,6 @@
 // The portable scalar reference of every kernel. SIMD tables are tested against this one and
 // reproduce its reduction order exactly (phi_kernels.h), so they must match it bit for bit.
-#include "attention_kv.h"
+#include "attention_tiled.h"
 #include "phi_internal.h"
 
 #include <math.h>
@@ -137,9 +137,9 @@ static const phi_kernels scalar_table = {
     .quantize_row_q4_0 = phi_quantize_row_q4_0,
     .rmsnorm = phi_rmsnorm,
     .swiglu = phi_swiglu,
-    .attend_head = phi_attend_head_f32,
-    .attend_group = phi_scalar_attend_group,
-    .attend_group_kv = phi_scalar_attend_group_kv,
+    .attend_tile_kv = phi_scalar_attend_tile_kv,
+    .attend_blocks_kv = phi_scalar_attend_blocks_kv,
+    .attend_fold = phi_scalar_attend_fold,
 };
 
 const phi_kernels *phi_kernels_scalar(void) { return &scalar_table; }

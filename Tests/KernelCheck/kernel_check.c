@@ -121,67 +121,151 @@ static void check_row_ops(const phi_kernels *k, int64_t n) {
     free(a); free(b); free(expected); free(got);
 }
 
-static void check_attention(const phi_kernels *k, int64_t count, int64_t head_dim, int64_t stride) {
-    float *q = malloc(sizeof(float) * head_dim), *keys = malloc(sizeof(float) * stride * count);
-    float *values = malloc(sizeof(float) * stride * count), *scores = malloc(sizeof(float) * count);
-    float *expected = malloc(sizeof(float) * head_dim), *got = malloc(sizeof(float) * head_dim);
-    for (int64_t i = 0; i < head_dim; i++) q[i] = uniform(-3, 3);
-    for (int64_t i = 0; i < stride * count; i++) { keys[i] = uniform(-3, 3); values[i] = uniform(-1, 1); }
-    const float scale = 1.0f / sqrtf((float)head_dim);
-    phi_attend_head_f32(q, keys, values, stride, count, head_dim, scale, scores, expected);
-    k->attend_head(q, keys, values, stride, count, head_dim, scale, scores, got);
-    check(memcmp(expected, got, sizeof(float) * head_dim) == 0, k->name, "attend_head", count, head_dim, stride);
-    // A group of query heads sharing these keys and values: each head as attend_head computes it.
-    for (int64_t heads = 1; heads <= 4; heads++) {
-        const int64_t q_stride = head_dim + 3, out_stride = head_dim + 5;
-        float *qs = malloc(sizeof(float) * q_stride * heads), *group = malloc(sizeof(float) * out_stride * heads);
-        float *group_scores = malloc(sizeof(float) * count * heads);
-        for (int64_t i = 0; i < q_stride * heads; i++) qs[i] = uniform(-3, 3);
-        k->attend_group(qs, q_stride, heads, keys, values, stride, count, head_dim, scale, group_scores, group, out_stride);
-        for (int64_t h = 0; h < heads; h++) {
-            phi_attend_head_f32(qs + h * q_stride, keys, values, stride, count, head_dim, scale, scores, expected);
-            check(memcmp(expected, group + h * out_stride, sizeof(float) * head_dim) == 0, k->name, "attend_group", count, head_dim, heads);
-        }
-        free(qs); free(group); free(group_scores);
+// ---- Tiled attention ----
+// |tiled - untiled| per output (phi_attend_head_f32 over the dequantized rows, what attention
+// computed before tiling), for values in [-1, 1] and the contexts below (at most 200 positions,
+// 4 blocks). Both are sum_j w_j v_j with sum_j w_j = 1, so they differ by at most the sum of the
+// two relative weight errors times max |v| = 1, in units of u = 2^-24: untiled, the running sum
+// over every position (200 u), the softmax total (gamma_(200/8+4): 29 u), phi_expf (2 u), the
+// reciprocal and the product (2 u); tiled, the running sum over one block (64 u), its total
+// (12 u), phi_expf (2 u), per fold an exp, a product and an fma on the accumulator (4 folds x
+// 4 u), the final reciprocal and product (2 u). Both round s - max alike. About 330 u in all:
+// 2^-15 = 512 u leaves room. The largest difference measured here is printed.
+#define TILED_TOLERANCE 0x1p-15f
+static float tiled_worst;
+
+typedef struct {
+    phi_format format;
+    int64_t head_dim, heads, tokens, first_position;
+    size_t row_bytes;
+    int64_t q_token_stride, q_head_stride;
+    uint8_t *keys, *values;
+    float *dk, *dv, *q;
+} tiled_case;
+
+static tiled_case make_tiled_case(phi_format format, int64_t head_dim, int64_t heads, int64_t tokens,
+                                  int64_t first_position) {
+    tiled_case c = {format, head_dim, heads, tokens, first_position, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int64_t context = first_position + tokens;
+    c.row_bytes = phi_kv_row_bytes(format, head_dim) + (format == PHI_FORMAT_F32 ? 12 : 6);  // padded rows
+    c.q_head_stride = head_dim + 3;
+    c.q_token_stride = heads * c.q_head_stride + 2;
+    c.keys = malloc(c.row_bytes * context + 1);
+    c.values = malloc(c.row_bytes * context + 1);
+    c.dk = malloc(sizeof(float) * head_dim * context);
+    c.dv = malloc(sizeof(float) * head_dim * context);
+    c.q = malloc(sizeof(float) * c.q_token_stride * tokens);
+    float *x = malloc(sizeof(float) * head_dim);
+    for (int64_t p = 0; p < context; p++) {
+        for (int64_t i = 0; i < head_dim; i++) x[i] = uniform(-3, 3);
+        phi_kv_store_row(format, x, c.keys + p * c.row_bytes, head_dim);
+        phi_kv_load_row(format, c.keys + p * c.row_bytes, c.dk + p * head_dim, head_dim);
+        for (int64_t i = 0; i < head_dim; i++) x[i] = uniform(-1, 1);
+        phi_kv_store_row(format, x, c.values + p * c.row_bytes, head_dim);
+        phi_kv_load_row(format, c.values + p * c.row_bytes, c.dv + p * head_dim, head_dim);
     }
-    free(q); free(keys); free(values); free(scores); free(expected); free(got);
+    for (int64_t i = 0; i < c.q_token_stride * tokens; i++) c.q[i] = uniform(-3, 3);
+    free(x);
+    return c;
 }
 
-/// Attention over f32/f16/q8_0 KV rows: every table equals the scalar one bit for bit, and the
-/// scalar one equals phi_attend_head_f32 over the dequantized rows.
-static void check_attention_kv(const phi_kernels *k, phi_format format, int64_t count, int64_t head_dim) {
-    const phi_kernels *ref = phi_kernels_scalar();
-    const size_t row_bytes = phi_kv_row_bytes(format, head_dim) + (format == PHI_FORMAT_F32 ? 12 : 6);  // padded rows
-    const int64_t heads = 4, q_stride = head_dim + 3, out_stride = head_dim + 5;
-    uint8_t *keys = malloc(row_bytes * count + 1), *values = malloc(row_bytes * count + 1);
-    float *x = malloc(sizeof(float) * head_dim), *dk = malloc(sizeof(float) * head_dim * count);
-    float *dv = malloc(sizeof(float) * head_dim * count);
-    for (int64_t p = 0; p < count; p++) {
-        for (int64_t i = 0; i < head_dim; i++) x[i] = uniform(-3, 3);
-        phi_kv_store_row(format, x, keys + p * row_bytes, head_dim);
-        phi_kv_load_row(format, keys + p * row_bytes, dk + p * head_dim, head_dim);
-        for (int64_t i = 0; i < head_dim; i++) x[i] = uniform(-1, 1);
-        phi_kv_store_row(format, x, values + p * row_bytes, head_dim);
-        phi_kv_load_row(format, values + p * row_bytes, dv + p * head_dim, head_dim);
+static void free_tiled_case(tiled_case *c) { free(c->keys); free(c->values); free(c->dk); free(c->dv); free(c->q); }
+
+static int64_t blocks_of(int64_t last_position) { return last_position / PHI_ATTN_BLOCK + 1; }
+
+/// Tokens [t0, t1) of the case as one tile, blocks cut at `cut` (two calls on one state);
+/// outputs into out (tokens x heads x head_dim).
+static void run_tile(const phi_kernels *k, const tiled_case *c, int64_t t0, int64_t t1, int64_t cut, float *out) {
+    const int64_t tokens = t1 - t0, rows = tokens * c->heads, blocks = blocks_of(c->first_position + t1 - 1);
+    float *state = malloc(sizeof(float) * rows * phi_attend_state_floats(c->head_dim));
+    float *work = malloc(sizeof(float) * phi_attend_work_floats(tokens, c->heads, c->head_dim));
+    if (cut > blocks) cut = blocks;
+    phi_attend_state_init(state, rows, c->head_dim);
+    const float scale = 1.0f / sqrtf((float)c->head_dim);
+    const int64_t ranges[2][2] = {{0, cut}, {cut, blocks}};
+    for (int i = 0; i < 2; i++) {
+        k->attend_tile_kv(c->format, c->q + t0 * c->q_token_stride, c->q_token_stride, c->q_head_stride, c->heads,
+                          tokens, c->first_position + t0, c->keys, c->values, c->row_bytes, ranges[i][0], ranges[i][1],
+                          c->head_dim, scale, state, work);
     }
-    float *q = malloc(sizeof(float) * q_stride * heads), *scores = malloc(sizeof(float) * count * heads);
-    float *expected = malloc(sizeof(float) * out_stride * heads), *got = malloc(sizeof(float) * out_stride * heads);
-    float *head = malloc(sizeof(float) * head_dim);
-    for (int64_t i = 0; i < q_stride * heads; i++) q[i] = uniform(-3, 3);
-    const float scale = 1.0f / sqrtf((float)head_dim);
-    for (int64_t h = 1; h <= heads; h++) {
-        ref->attend_group_kv(format, q, q_stride, h, keys, values, row_bytes, count, head_dim, scale, scores, expected, out_stride);
-        k->attend_group_kv(format, q, q_stride, h, keys, values, row_bytes, count, head_dim, scale, scores, got, out_stride);
-        int ok = 1;
-        for (int64_t g = 0; g < h; g++) {
-            ok &= memcmp(expected + g * out_stride, got + g * out_stride, sizeof(float) * head_dim) == 0;
-            phi_attend_head_f32(q + g * q_stride, dk, dv, head_dim, count, head_dim, scale, scores, head);
-            check(memcmp(head, expected + g * out_stride, sizeof(float) * head_dim) == 0, ref->name,
-                  "attend_group_kv equals attend_head on dequantized rows", format, count, head_dim);
+    phi_attend_finish(state, tokens, c->heads, c->head_dim, out + t0 * c->heads * c->head_dim, c->heads * c->head_dim,
+                      c->head_dim);
+    free(state); free(work);
+}
+
+/// Every token alone, its blocks' states computed in `parts` ranges (as split-K threads would),
+/// then folded in order.
+static void run_split(const phi_kernels *k, const tiled_case *c, int parts, float *out) {
+    const int64_t stride = phi_attend_state_floats(c->head_dim);
+    const float scale = 1.0f / sqrtf((float)c->head_dim);
+    float *work = malloc(sizeof(float) * phi_attend_work_floats(1, c->heads, c->head_dim));
+    float *state = malloc(sizeof(float) * c->heads * stride);
+    for (int64_t t = 0; t < c->tokens; t++) {
+        const int64_t position = c->first_position + t, blocks = blocks_of(position);
+        float *states = malloc(sizeof(float) * blocks * c->heads * stride);
+        for (int part = 0; part < parts; part++) {
+            const int64_t b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
+            k->attend_blocks_kv(c->format, c->q + t * c->q_token_stride, c->q_token_stride, c->q_head_stride, c->heads,
+                                1, position, c->keys, c->values, c->row_bytes, b0, b1, c->head_dim, scale,
+                                states + b0 * c->heads * stride, work);
         }
-        check(ok, k->name, "attend_group_kv", format, count, head_dim * 10 + h);
+        phi_attend_state_init(state, c->heads, c->head_dim);
+        k->attend_fold(state, states, blocks, c->heads, c->head_dim);
+        phi_attend_finish(state, 1, c->heads, c->head_dim, out + t * c->heads * c->head_dim, 0, c->head_dim);
+        free(states);
     }
-    free(keys); free(values); free(x); free(dk); free(dv); free(q); free(scores); free(expected); free(got); free(head);
+    free(work); free(state);
+}
+
+/// Every table's tiled attention against the scalar one bit for bit, whatever the tiling of the
+/// queries, the cut of the blocks or the split-K; and the scalar one within TILED_TOLERANCE of
+/// untiled attention.
+static void check_attention_tiled(const phi_kernels **tables, int count, phi_format format, int64_t head_dim,
+                                  int64_t heads, int64_t tokens, int64_t first_position) {
+    tiled_case c = make_tiled_case(format, head_dim, heads, tokens, first_position);
+    const size_t out_floats = (size_t)(tokens * heads * head_dim);
+    float *expected = malloc(sizeof(float) * out_floats), *got = malloc(sizeof(float) * out_floats);
+    run_tile(phi_kernels_scalar(), &c, 0, tokens, 1 << 20, expected);
+    // Untiled: each query head alone over its positions 0..p.
+    float *scores = malloc(sizeof(float) * (first_position + tokens)), *head = malloc(sizeof(float) * head_dim);
+    int close = 1;
+    for (int64_t t = 0; t < tokens; t++)
+        for (int64_t h = 0; h < heads; h++) {
+            phi_attend_head_f32(c.q + t * c.q_token_stride + h * c.q_head_stride, c.dk, c.dv, head_dim,
+                                first_position + t + 1, head_dim, 1.0f / sqrtf((float)head_dim), scores, head);
+            for (int64_t d = 0; d < head_dim; d++) {
+                const float difference = fabsf(head[d] - expected[(t * heads + h) * head_dim + d]);
+                if (!(difference <= TILED_TOLERANCE)) close = 0;
+                if (difference > tiled_worst) tiled_worst = difference;
+            }
+        }
+    check(close, "scalar", "attend_tile_kv within TILED_TOLERANCE of untiled attention", format, head_dim, tokens);
+    for (int i = 0; i < count; i++) {
+        const phi_kernels *k = tables[i];
+        // The whole tile in one call; then tiles of 1, 5 and 16 tokens with the blocks cut in two.
+        for (int64_t n = 0; n < (int64_t)out_floats; n++) got[n] = NAN;
+        run_tile(k, &c, 0, tokens, 1 << 20, got);
+        check(memcmp(expected, got, sizeof(float) * out_floats) == 0, k->name, "attend_tile_kv", format, head_dim,
+              tokens * 1000 + first_position);
+        const int64_t tile_sizes[] = {1, 5, 16};
+        for (int s = 0; s < 3; s++) {
+            for (int64_t n = 0; n < (int64_t)out_floats; n++) got[n] = NAN;
+            for (int64_t t0 = 0; t0 < tokens; t0 += tile_sizes[s]) {
+                const int64_t t1 = t0 + tile_sizes[s] < tokens ? t0 + tile_sizes[s] : tokens;
+                run_tile(k, &c, t0, t1, 1 + s, got);
+            }
+            check(memcmp(expected, got, sizeof(float) * out_floats) == 0, k->name, "attend_tile_kv in smaller tiles",
+                  format, head_dim, tile_sizes[s] * 1000 + tokens);
+        }
+        for (int parts = 1; parts <= 3; parts += 2) {
+            for (int64_t n = 0; n < (int64_t)out_floats; n++) got[n] = NAN;
+            run_split(k, &c, parts, got);
+            check(memcmp(expected, got, sizeof(float) * out_floats) == 0, k->name, "split-K attend_blocks_kv + attend_fold",
+                  format, head_dim, parts * 1000 + tokens);
+        }
+    }
+    free(expected); free(got); free(scores); free(head);
+    free_tiled_case(&c);
 }
 
 int main(void) {
@@ -208,16 +292,21 @@ int main(void) {
         }
         const int64_t lengths[] = {1, 7, 32, 33, 96, 100, 3072, 8192};
         for (int n = 0; n < 8; n++) check_row_ops(k, lengths[n]);
-        const int64_t counts[] = {1, 5, 8, 17, 100};
-        for (int c = 0; c < 5; c++) {
-            check_attention(k, counts[c], 128, 128 * 3);
-            check_attention(k, counts[c], 96, 100);
-            check_attention(k, counts[c], 13, 13);
-            const phi_format kv_formats[] = {PHI_FORMAT_F32, PHI_FORMAT_F16, PHI_FORMAT_Q8_0};
-            const int64_t head_dims[] = {128, 16, 96, 13, 40};
-            for (int f = 0; f < 3; f++)
-                for (int d = 0; d < 5; d++) check_attention_kv(k, kv_formats[f], counts[c], head_dims[d]);
-        }
+    }
+    // Tiled attention: odd head sizes, 1..4 heads, tiles of 1..70 tokens starting off block
+    // boundaries and crossing them, every KV format.
+    const phi_format kv_formats[] = {PHI_FORMAT_F32, PHI_FORMAT_F16, PHI_FORMAT_Q8_0};
+    const int64_t tiled_dims[] = {13, 16, 40, 96, 128};
+    const int64_t tiled_shapes[][2] = {{1, 0}, {1, 63}, {1, 64}, {1, 190}, {5, 60}, {17, 3}, {33, 100}, {70, 0}, {70, 129}};
+    for (int f = 0; f < 3; f++)
+        for (int d = 0; d < 5; d++)
+            for (int s = 0; s < 9; s++) {
+                const int64_t heads = 1 + (d + s + f) % 4;
+                check_attention_tiled(tables, count, kv_formats[f], tiled_dims[d], heads, tiled_shapes[s][0], tiled_shapes[s][1]);
+            }
+    printf("tiled attention: largest difference from untiled %.3g (tolerance %.3g)\n", tiled_worst, TILED_TOLERANCE);
+    if (!phi_kernels_avx512()) {
+        printf("avx512: skipped (not built for x86_64, or this CPU lacks AVX-512F/VL)\n");
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

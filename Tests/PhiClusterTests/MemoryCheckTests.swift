@@ -20,7 +20,7 @@ struct MemoryCheckTests {
     /// What one worker must still allocate at `context`: its KV cache (16 layers) and scratch.
     func needed(context: Int, kv: KVFormat = .f16) -> Int {
         MemoryPlan.kvBytes(config: phi4, format: kv, layers: 16, tokens: context)
-            + Scratch.bytes(tokens: 512, context: context, config: phi4, isLastStage: true)
+            + Scratch.bytes(tokens: 512, config: phi4, isLastStage: true)
     }
 
     @Test("workers on one machine share its free memory; on two machines each has its own")

@@ -43,57 +43,8 @@ struct KVRows {
     }
 }
 
-@Suite("attention over f32, f16 and q8_0 KV rows")
+@Suite("KV rows in f32, f16 and q8_0")
 struct AttentionKVTests {
-    static let shapes: [(count: Int, headDim: Int)] = [(1, 128), (5, 16), (17, 96), (40, 13), (300, 128), (33, 40)]
-
-    @Test("every table equals the scalar reference bit for bit", arguments: KernelTable.available, KVRowFormat.allCases)
-    func tablesMatchScalar(_ kernels: KernelTable, _ format: KVRowFormat) throws {
-        let attend = try #require(try kernels.table.pointee.attend_group_kv)
-        let reference = try #require(phi_kernels_scalar().pointee.attend_group_kv)
-        var rng = SeededGenerator(seed: 11)
-        for (count, headDim) in Self.shapes {
-            // Rows a few bytes longer than a vector, to catch stride mix-ups.
-            let keys = KVRows(format, count: count, headDim: headDim, padding: format == .f32 ? 8 : 6, range: -3...3, using: &rng)
-            let values = KVRows(format, count: count, headDim: headDim, padding: format == .f32 ? 8 : 6, range: -1...1, using: &rng)
-            let scale = 1 / Float(headDim).squareRoot()
-            for heads in 1...4 {
-                let queryStride = headDim + 3, outputStride = headDim + 5
-                let queries = RandomData.floats(queryStride * heads, in: -3...3, using: &rng)
-                var scores = [Float](repeating: 0, count: count * heads)
-                var expected = [Float](repeating: .nan, count: outputStride * heads), got = expected
-                reference(format.kernel, queries, Int64(queryStride), Int64(heads), keys.bytes, values.bytes, keys.rowBytes,
-                          Int64(count), Int64(headDim), scale, &scores, &expected, Int64(outputStride))
-                attend(format.kernel, queries, Int64(queryStride), Int64(heads), keys.bytes, values.bytes, keys.rowBytes,
-                       Int64(count), Int64(headDim), scale, &scores, &got, Int64(outputStride))
-                for head in 0..<heads {
-                    let range = (head * outputStride)..<(head * outputStride + headDim)
-                    #expect(sameBits(Array(got[range]), Array(expected[range])),
-                            "\(kernels) \(format) head \(head) of \(heads), \(count) positions of \(headDim)")
-                }
-            }
-        }
-    }
-
-    @Test("the reference equals f32 attention over the dequantized rows", arguments: KVRowFormat.allCases)
-    func referenceIsF32OverDequantized(_ format: KVRowFormat) throws {
-        let reference = try #require(phi_kernels_scalar().pointee.attend_group_kv)
-        var rng = SeededGenerator(seed: 12)
-        for (count, headDim) in Self.shapes {
-            let keys = KVRows(format, count: count, headDim: headDim, padding: 0, range: -3...3, using: &rng)
-            let values = KVRows(format, count: count, headDim: headDim, padding: 0, range: -1...1, using: &rng)
-            let query = RandomData.floats(headDim, in: -3...3, using: &rng)
-            let scale = 1 / Float(headDim).squareRoot()
-            var scores = [Float](repeating: 0, count: count)
-            var got = [Float](repeating: 0, count: headDim), expected = got
-            reference(format.kernel, query, 0, 1, keys.bytes, values.bytes, keys.rowBytes, Int64(count), Int64(headDim),
-                      scale, &scores, &got, 0)
-            phi_attend_head_f32(query, keys.dequantized, values.dequantized, Int64(headDim), Int64(count), Int64(headDim),
-                                scale, &scores, &expected)
-            #expect(sameBits(got, expected), "\(format), \(count) positions of \(headDim)")
-        }
-    }
-
     @Test("rows are stored as documented: f32 exact, f16 nearest, q8_0 as GGML quantizes whole blocks")
     func storage() {
         var rng = SeededGenerator(seed: 13)

@@ -24,12 +24,10 @@ func expAccuracy() {
     #expect(phi_expf(.nan).isNaN)
 }
 
-@Test("RMSNorm, SwiGLU and attention of every table equal the scalar ones bit for bit",
-      arguments: KernelTable.available)
+@Test("RMSNorm and SwiGLU of every table equal the scalar ones bit for bit", arguments: KernelTable.available)
 func rowOpsMatchScalar(_ kernels: KernelTable) throws {
     let table = try kernels.table.pointee
     let rmsnorm = try #require(table.rmsnorm), swiglu = try #require(table.swiglu)
-    let attend = try #require(table.attend_head)
     var rng = SeededGenerator(seed: 5)
     for n in [1, 7, 33, 100, 3072, 8192] {
         let a = RandomData.floats(n, in: -12...12, using: &rng), b = RandomData.floats(n, in: -2...2, using: &rng)
@@ -40,48 +38,6 @@ func rowOpsMatchScalar(_ kernels: KernelTable) throws {
         phi_swiglu(a, b, &expected, Int64(n))
         swiglu(a, b, &got, Int64(n))
         #expect(sameBits(got, expected), "\(kernels) swiglu of \(n)")
-    }
-    for (count, headDim, stride) in [(1, 128, 384), (5, 96, 100), (17, 128, 128), (100, 13, 13), (300, 128, 1024)] {
-        let q = RandomData.floats(headDim, in: -3...3, using: &rng)
-        let keys = RandomData.floats(stride * count, in: -3...3, using: &rng)
-        let values = RandomData.floats(stride * count, in: -1...1, using: &rng)
-        var scores = [Float](repeating: 0, count: count)
-        var expected = [Float](repeating: 0, count: headDim), got = expected
-        let scale = 1 / Float(headDim).squareRoot()
-        phi_attend_head_f32(q, keys, values, Int64(stride), Int64(count), Int64(headDim), scale, &scores, &expected)
-        attend(q, keys, values, Int64(stride), Int64(count), Int64(headDim), scale, &scores, &got)
-        #expect(sameBits(got, expected), "\(kernels) attention over \(count) positions, head \(headDim)")
-    }
-}
-
-@Test("grouped-query attention of every table equals one head at a time of the scalar reference",
-      arguments: KernelTable.available)
-func attendGroupMatchesScalar(_ kernels: KernelTable) throws {
-    let attendGroup = try #require(try kernels.table.pointee.attend_group)
-    var rng = SeededGenerator(seed: 8)
-    for (count, headDim, stride) in [(1, 128, 384), (7, 96, 100), (40, 128, 1024), (300, 64, 64)] {
-        let keys = RandomData.floats(stride * count, in: -3...3, using: &rng)
-        let values = RandomData.floats(stride * count, in: -1...1, using: &rng)
-        let scale = 1 / Float(headDim).squareRoot()
-        for heads in 1...4 {
-            // Queries and outputs a few floats apart beyond a head, to catch stride mix-ups.
-            let queryStride = headDim + 3, outputStride = headDim + 5
-            let queries = RandomData.floats(queryStride * heads, in: -3...3, using: &rng)
-            var scores = [Float](repeating: 0, count: count * heads)
-            var got = [Float](repeating: .nan, count: outputStride * heads)
-            attendGroup(queries, Int64(queryStride), Int64(heads), keys, values, Int64(stride), Int64(count),
-                        Int64(headDim), scale, &scores, &got, Int64(outputStride))
-            for head in 0..<heads {
-                var expected = [Float](repeating: 0, count: headDim)
-                var headScores = [Float](repeating: 0, count: count)
-                Array(queries[(head * queryStride)...]).withUnsafeBufferPointer { q in
-                    phi_attend_head_f32(q.baseAddress, keys, values, Int64(stride), Int64(count), Int64(headDim),
-                                        scale, &headScores, &expected)
-                }
-                let slice = Array(got[(head * outputStride)..<(head * outputStride + headDim)])
-                #expect(sameBits(slice, expected), "\(kernels) head \(head) of \(heads) over \(count) positions")
-            }
-        }
     }
 }
 
@@ -112,7 +68,7 @@ func rowOpsAccuracy() {
     }
 }
 
-@Test("the scalar attention is within its rounding bound of float64 attention")
+@Test("untiled attention (the tiled kernels' accuracy reference) is within its rounding bound of float64")
 func attentionAccuracy() {
     var rng = SeededGenerator(seed: 7)
     let unitRoundoff = 0x1p-24

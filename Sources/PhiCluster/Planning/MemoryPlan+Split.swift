@@ -17,7 +17,7 @@ extension MemoryPlan {
         let capacities: [Int] = budgets.enumerated().map { index, budget in
             let isLast = index == nodeCount - 1
             let fixed = runtimeBytes
-                + Scratch.bytes(tokens: min(chunkTokens, contextTokens), context: contextTokens, config: config, isLastStage: isLast)
+                + Scratch.bytes(tokens: min(chunkTokens, contextTokens), config: config, isLastStage: isLast)
                 + (isLast ? headBytes(config: config, format: format) : 0)
                 + (index == 0 ? min(config.vocabularySize, contextTokens) * config.hiddenSize * storedBytesPerWeight : 0)
             return max(0, min(layerCount, (budget - fixed) / perLayer))

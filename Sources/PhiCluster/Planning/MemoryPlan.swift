@@ -49,7 +49,7 @@ public struct MemoryPlan: Sendable, Equatable {
                     + (isLast ? Self.headBytes(config: config, format: format) : 0),
                 embeddingBytes: isFirst ? min(config.vocabularySize, contextTokens) * config.hiddenSize * storedBytesPerWeight : 0,
                 kvBytes: Self.kvBytes(config: config, format: kvFormat, layers: layers.count, tokens: contextTokens),
-                scratchBytes: Scratch.bytes(tokens: chunk, context: contextTokens, config: config, isLastStage: isLast),
+                scratchBytes: Scratch.bytes(tokens: chunk, config: config, isLastStage: isLast),
                 budgetBytes: budgets?[index] ?? nil)
         }
     }

@@ -4,7 +4,7 @@ import CPhiKernels
 /// is stored on its own: f32 (exact, the default), f16 (half the bytes; keys and values rounded to
 /// nearest even), or q8_0 (GGML's blocks of 32 values with an f16 scale, 34 bytes a block; a head
 /// of fewer than 32 dimensions, like tiny-phi4's 16, takes one zero-padded block so heads never
-/// share a scale). Attention reads every format back exactly as stored (`attend_group_kv`).
+/// share a scale). Attention reads every format back exactly as stored (`attend_tile_kv`).
 public enum KVFormat: String, Sendable, Equatable, CaseIterable, Codable {
     case f32
     case f16

@@ -1,5 +1,8 @@
+import CPhiKernels
+
 /// Working memory of a forward pass, owned by the caller and reused across passes (grown when a
-/// pass has more tokens or a longer context than any before). One pass at a time may use it.
+/// pass has more tokens than any before). One pass at a time may use it. None of it grows with
+/// the context: attention works on fixed blocks of keys (`PHI_ATTN_BLOCK`).
 public struct Scratch: Sendable {
     let normed = ScratchBuffer<Float>()      // [tokens × hidden]
     let qkv = ScratchBuffer<Float>()         // [tokens × qkvRows]
@@ -8,31 +11,55 @@ public struct Scratch: Sendable {
     let gateUp = ScratchBuffer<Float>()      // [tokens × 2 intermediate]
     let mlpHidden = ScratchBuffer<Float>()   // [tokens × intermediate]
     let ropeTables = ScratchBuffer<Float>()  // [tokens × rotaryDims]: cos | sin per position
-    let scores = ScratchBuffer<Float>()      // [chunks × headsPerKV × context] attention weights
+    let attentionWork = ScratchBuffer<Float>()    // [slots × phi_attend_work_floats]: widened K/V, queries, scores
+    let attentionStates = ScratchBuffer<Float>()  // running (and, split-K, block) softmax states
     let logits = ScratchBuffer<Float>()      // [tokens × vocabulary]
     var quantized: [UInt8] = []              // activations as q8_0 blocks for integer matmuls
 
     public init() {}
 
-    /// Bytes of scratch a pass of `tokens` tokens at a context of `context` positions takes,
-    /// counting the logits of one position (the last stage) and the q8_0 activations.
-    public static func bytes(tokens: Int, context: Int, config: ModelConfig, isLastStage: Bool) -> Int {
+    /// Bytes of scratch a pass of up to `tokens` tokens takes, at any context, counting the
+    /// logits of one position (the last stage) and the q8_0 activations.
+    public static func bytes(tokens: Int, config: ModelConfig, isLastStage: Bool) -> Int {
+        let attention = attentionFloats(tokens: tokens, config: config)
         let floats = tokens * (3 * config.hiddenSize + config.qkvRows + config.headCount * config.headDim
-            + 3 * config.intermediateSize + config.rotaryDims) + scoreFloats(tokens: tokens, context: context, config: config)
+            + 3 * config.intermediateSize + config.rotaryDims) + attention.work + attention.states
             + (isLastStage ? config.vocabularySize : 0)
         let quantized = WeightFormat.q8_0.rowBytes(columns: max(config.hiddenSize, config.intermediateSize)) * tokens
         return floats * MemoryLayout<Float>.size + quantized
     }
 
-    /// Attention work chunks of one pass at most (each needs its own softmax scratch).
-    static let maxAttentionChunks = 64
+    // Attention's shape of work (Stage+Attention.swift).
+    /// Query tokens of a prefill tile: each key and value row is read (and widened) once per tile.
+    static let attentionTileTokens = 32
+    /// Attention work areas at most: each holds one tile's (or one split-K part's) scratch, and
+    /// the pool's threads take the tiles of a slot in turn.
+    static let attentionSlots = 16
+    /// Passes of at most this many tokens (decode) split each KV head's keys across threads.
+    static let splitKeysMaxTokens = 4
+    /// Key blocks one split-K round computes before folding them, so the block states stay
+    /// bounded (64 × 64 = 4,096 positions a round).
+    static let splitKeysRoundBlocks = 64
 
-    static func scoreFloats(tokens: Int, context: Int, config: ModelConfig) -> Int {
-        let chunks = config.kvHeadCount * Stage.attentionRuns(tokens: tokens, kvHeads: config.kvHeadCount)
-        return chunks * (config.headCount / config.kvHeadCount) * context
+    /// Floats of attention scratch a pass of up to `tokens` tokens takes: the larger of a tiled
+    /// prefill's and a split-K decode's.
+    static func attentionFloats(tokens: Int, config: ModelConfig) -> (work: Int, states: Int) {
+        let headsPerKV = config.headCount / config.kvHeadCount
+        let stateFloats = Int(phi_attend_state_floats(Int64(config.headDim)))
+        func workFloats(_ tileTokens: Int) -> Int {
+            Int(phi_attend_work_floats(Int64(tileTokens), Int64(headsPerKV), Int64(config.headDim)))
+        }
+        let tileTokens = max(1, min(tokens, attentionTileTokens))
+        let tiles = config.kvHeadCount * ((max(1, tokens) + tileTokens - 1) / tileTokens)
+        let tileSlots = min(tiles, attentionSlots)
+        let splitTokens = max(1, min(tokens, splitKeysMaxTokens))
+        let splitSlots = min(config.kvHeadCount * splitKeysRoundBlocks, attentionSlots)
+        let splitStates = config.kvHeadCount * splitTokens * headsPerKV * stateFloats * (1 + splitKeysRoundBlocks)
+        return (work: max(tileSlots * workFloats(tileTokens), splitSlots * workFloats(splitTokens)),
+                states: max(tileSlots * tileTokens * headsPerKV * stateFloats, splitStates))
     }
 
-    func reserve(tokens: Int, context: Int, config: ModelConfig) {
+    func reserve(tokens: Int, config: ModelConfig) {
         normed.reserve(tokens * config.hiddenSize)
         qkv.reserve(tokens * config.qkvRows)
         attended.reserve(tokens * config.headCount * config.headDim)
@@ -40,7 +67,9 @@ public struct Scratch: Sendable {
         gateUp.reserve(tokens * 2 * config.intermediateSize)
         mlpHidden.reserve(tokens * config.intermediateSize)
         ropeTables.reserve(tokens * config.rotaryDims)
-        scores.reserve(Self.scoreFloats(tokens: tokens, context: context, config: config))
+        let attention = Self.attentionFloats(tokens: tokens, config: config)
+        attentionWork.reserve(attention.work)
+        attentionStates.reserve(attention.states)
     }
 }
 

@@ -113,11 +113,8 @@ public struct Stage: Sendable {
 
     private func run(_ hidden: inout Activations, segments: [Segment], scratch: inout Scratch, observer: LayerObserver?) {
         let tokens = hidden.tokenCount
-        let longest = segments.map(\.positions.upperBound).max() ?? 0
-        scratch.reserve(tokens: tokens, context: longest, config: config)
+        scratch.reserve(tokens: tokens, config: config)
         for segment in segments {
-            scratch.scores.reserve(Scratch.scoreFloats(tokens: segment.positions.count, context: segment.positions.upperBound,
-                                                       config: config))
             for (index, position) in segment.positions.enumerated() {
                 rope.table(position: position, set: segment.ropeFactors,
                            into: scratch.ropeTables.pointer + (segment.rows + index) * config.rotaryDims)
@@ -191,52 +188,6 @@ public struct Stage: Sendable {
                                  cache.values(layer: layer, kvHead: kvHead) + position * rowBytes, Int64(headDim))
             }
         }
-    }
-
-    /// Causal attention: every query head of every token of the segment over its cache's
-    /// positions up to its own. Work is cut into (KV head, run of tokens) chunks spread over the
-    /// pool; the query heads of one KV head are computed together so its keys and values are
-    /// read (and, for f16 and q8_0, widened) once.
-    private func attend(layer: Int, segment: Segment, scratch: Scratch) {
-        let headDim = config.headDim
-        let headsPerKV = config.headCount / config.kvHeadCount
-        let kvHeads = config.kvHeadCount
-        let scale = 1 / Float(headDim).squareRoot()
-        let positions = segment.positions
-        let context = positions.upperBound
-        let tokens = positions.count
-        let runs = Self.attentionRuns(tokens: tokens, kvHeads: kvHeads)
-        let tokensPerRun = (tokens + runs - 1) / runs
-        let qkv = scratch.qkv.pointer + segment.rows * config.qkvRows
-        let headCount = config.headCount
-        let attended = scratch.attended.pointer + segment.rows * headCount * headDim
-        let scores = scratch.scores.pointer
-        let qkvRows = config.qkvRows
-        let cache = segment.cache
-        let format = cache.format.kernelFormat
-        let rowBytes = cache.rowBytes
-        let attendGroup = compute.table.attend_group_kv
-        compute.pool.parallelFor(kvHeads * runs) { chunk in
-            let kvHead = chunk % kvHeads
-            let run = chunk / kvHeads
-            let keys = cache.keys(layer: layer, kvHead: kvHead)
-            let values = cache.values(layer: layer, kvHead: kvHead)
-            let chunkScores = scores + chunk * headsPerKV * context
-            let first = run * tokensPerRun
-            guard first < tokens else { return }
-            for token in first..<min(tokens, first + tokensPerRun) {
-                let firstHead = kvHead * headsPerKV
-                attendGroup?(format, qkv + token * qkvRows + firstHead * headDim, Int64(headDim), Int64(headsPerKV),
-                             keys, values, rowBytes, Int64(positions.lowerBound + token + 1), Int64(headDim), scale,
-                             chunkScores, attended + (token * headCount + firstHead) * headDim, Int64(headDim))
-            }
-        }
-    }
-
-    /// Runs of tokens per KV head in a pass's attention: enough chunks to keep every thread busy,
-    /// few enough that each chunk's softmax scratch (`headsPerKV × context` floats) stays small.
-    static func attentionRuns(tokens: Int, kvHeads: Int) -> Int {
-        max(1, min(tokens, Scratch.maxAttentionChunks / kvHeads))
     }
 
     /// The logits of the rows `tokens` of `hidden` (the output of the last layer): final RMSNorm,
