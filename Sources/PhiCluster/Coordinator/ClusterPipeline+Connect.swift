@@ -32,7 +32,7 @@ extension ClusterPipeline {
             await listener.serve { received in
                 switch received.message {
                 case let .logits(frame):
-                    router.deliver(frame)
+                    if !router.deliver(frame) { await pipeline?.forgetStale(session: frame.sessionID) }
                     return .ack(Ack(sessionID: frame.sessionID, sequence: frame.sequence))
                 case let .error(report):
                     guard received.isAuthenticated else {
@@ -48,6 +48,7 @@ extension ClusterPipeline {
                         // is expected and not an error.
                         let isAwaited = router.fail(session: report.sessionID, sequence: report.sequence, with: ErrorReportError(report: report))
                         logger.log(level: isAwaited ? .error : .debug, "report from \(received.peer): \(report.message)")
+                        if !isAwaited { await pipeline?.forgetStale(session: report.sessionID) }
                     } else {
                         logger.error("report from \(received.peer): \(report.message)")
                     }

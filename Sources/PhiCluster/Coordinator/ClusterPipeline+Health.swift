@@ -57,8 +57,9 @@ extension ClusterPipeline {
     /// `PipelineError.stageDown` naming a dead worker that no spare can replace and that has not
     /// come back.
     func awaitHealthyRing() async throws {
-        while let index = links.firstIndex(where: \.isDown) {
-            if ringChange == nil {
+        // A ring change in progress counts too: its new link is up before the sessions are rebuilt.
+        while ringChange != nil || links.contains(where: \.isDown) {
+            if ringChange == nil, let index = links.firstIndex(where: \.isDown) {
                 let dead = links[index]
                 guard !spares.isEmpty else {
                     throw PipelineError.stageDown(name: dead.name, address: dead.connection.address,
@@ -131,6 +132,7 @@ extension ClusterPipeline {
         if old.connection !== link.connection { await old.connection.close() }
         links[index] = link
         ringVersion += 1
+        router.failAll(with: RingChanged())  // passes in flight run again on the new ring
         stateChanges[link.name, default: 0] += 1
         for position in links.indices.reversed() { try await configure(position) }
         startMonitor(links[index])
@@ -156,13 +158,15 @@ extension ClusterPipeline {
                 do {
                     let (connection, hello) = try await self.admit(endpoint)
                     if await self.takeBack(address: address, connection: connection, hello: hello) { return }
-                } catch {
+                } catch where !Task.isCancelled {
                     // Refusals (other layers, another model or secret) are logged once per reason;
                     // a worker that is simply not there yet is not logged at all.
                     if case .refused = error as? ClusterError, refusal != "\(error)" {
                         refusal = "\(error)"
                         self.logger.warning("worker '\(endpoint.name)' answered at \(endpoint.address) but is not taken back: \(error)")
                     }
+                } catch {
+                    return  // the watch was cancelled (a spare took the place, or the coordinator stops)
                 }
             }
         }

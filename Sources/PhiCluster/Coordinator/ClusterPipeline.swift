@@ -104,7 +104,7 @@ public actor ClusterPipeline: Pipeline {
         guard tokens < log.tokens.count else { return }
         try await awaitHealthyRing()
         for link in links {
-            _ = try await link.connection.requestAck(.trimKV(TrimKV(sessionID: session.rawValue, keepTokens: tokens)))
+            try await control(link, .trimKV(TrimKV(sessionID: session.rawValue, keepTokens: tokens)))
         }
         log.truncate(toTokens: tokens)
         sessions[session] = log
@@ -125,6 +125,8 @@ public actor ClusterPipeline: Pipeline {
                                            logits: logits, chunkTokens: chunkTokens, progress: progress)
                 sessions[session]?.append(tokens, ropeFactors: ropeFactors)
                 return result
+            } catch is RingChanged where failedRing != ring {
+                failedRing = ring
             } catch let down as WorkerDown {
                 // A real worker failure (cancellation surfaces as CancellationError, never here).
                 // The worker is marked down, so awaitHealthyRing either changes the ring (a spare,
@@ -167,6 +169,7 @@ public actor ClusterPipeline: Pipeline {
         var sent = 0
         var result = ForwardResult()
         var argmax: [Int] = []
+        let ring = ringVersion
         do {
             for (index, piece) in pieces.enumerated() {
                 let isLast = index == pieces.count - 1
@@ -179,11 +182,13 @@ public actor ClusterPipeline: Pipeline {
                 keys.append(try await send(session: session, tokens: Array(tokens[piece]), firstPosition: start + piece.lowerBound,
                                            ropeFactors: ropeFactors, output: output))
                 sent += 1
+                try checkRing(ring)
                 if sent - window >= 0 || isLast {
                     // Collect results until the window has room (all of them after the last chunk).
                     while keys.count > (isLast ? 0 : window - 1) {
                         let frame = try await router.result(for: keys[0])
                         keys.removeFirst()
+                        try checkRing(ring)
                         argmax += frame.argmax
                         if let last = frame.lastLogits, frame.firstPosition + frame.tokenCount == start + tokens.count {
                             result.lastLogits = Array(last)
@@ -199,6 +204,12 @@ public actor ClusterPipeline: Pipeline {
         }
         if logits == .argmaxAndLast || logits == .lastArgmax { result.argmax = argmax }
         return result
+    }
+
+    /// A pass never straddles a ring change: the workers' caches were rebuilt meanwhile, and its
+    /// frames stamped with the old ring id are dropped.
+    private func checkRing(_ ring: Int) throws {
+        guard ringVersion == ring else { throw RingChanged() }
     }
 
     /// Sends one frame to the first worker (waiting while it is busy) and announces its result.
@@ -241,6 +252,15 @@ public actor ClusterPipeline: Pipeline {
         }
     }
 
+    /// A result or report arrived for a frame no pass waits for. If its session is not open here
+    /// (a cancelled pass's frame, computed after the reset that dropped the session), the workers
+    /// it went through have created the session again: they forget it once more, so abandoned
+    /// sessions never take the places of live ones in the workers' session limits.
+    func forgetStale(session: UInt64) {
+        guard sessions[SessionID(session)] == nil else { return }
+        abandon(SessionID(session))
+    }
+
     /// Drops a session whose pass was cancelled with frames still in the ring: its log no longer
     /// says what the workers' caches hold, so the workers forget it (in the background: the
     /// cancelled task cannot wait) and the next request starts it afresh.
@@ -258,9 +278,29 @@ public actor ClusterPipeline: Pipeline {
     func resetOnWorkers(_ session: SessionID) async throws {
         router.clear(session: session.rawValue)
         for link in links where !link.isDown {
-            _ = try await link.connection.requestAck(.resetSession(ResetSession(sessionID: session.rawValue)))
+            try await control(link, .resetSession(ResetSession(sessionID: session.rawValue)))
         }
     }
+
+    /// Sends a control message a worker must acknowledge. A worker that cannot be reached is
+    /// marked down and the error names it (`PipelineError.stageDown`), as a failed pass does.
+    func control(_ link: Link, _ message: WireMessage) async throws {
+        do {
+            _ = try await link.connection.requestAck(message, timeout: options.healthTimeout)
+        } catch let .refused(_, _, report) {
+            throw ErrorReportError(report: report)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            markDown(address: link.connection.address, reason: "\(error)")
+            throw PipelineError.stageDown(name: link.name, address: link.connection.address, reason: "\(error)")
+        }
+    }
+}
+
+/// The ring changed (a spare took over, a worker was taken back) while a pass was in flight: the
+/// pass runs again from the session's log, which the ring change rebuilt.
+struct RingChanged: Error, CustomStringConvertible {
+    var description: String { "the ring changed during the pass" }
 }
 
 /// A worker stopped answering: passes in flight fail with this, and run again after failover.

@@ -71,19 +71,22 @@ final class ResultRouter: Sendable {
         }
     }
 
-    func deliver(_ frame: LogitsFrame) {
+    /// Hands `frame` to the pass waiting for it; returns false for a result nobody announced (a
+    /// frame of an earlier coordinator still in the ring, or of a cancelled pass).
+    @discardableResult
+    func deliver(_ frame: LogitsFrame) -> Bool {
         let key = Key(session: frame.sessionID, sequence: frame.sequence)
-        let waiter = state.withLock { state in
-            // A result nobody announced: a frame of an earlier coordinator still in the ring.
-            guard state.expected.contains(key) else { return nil as CheckedContinuation<LogitsFrame, any Error>? }
+        let (isExpected, waiter) = state.withLock { state -> (Bool, CheckedContinuation<LogitsFrame, any Error>?) in
+            guard state.expected.contains(key) else { return (false, nil) }
             if let waiter = state.waiting.removeValue(forKey: key) {
                 state.expected.remove(key)
-                return waiter as CheckedContinuation<LogitsFrame, any Error>?
+                return (true, waiter)
             }
             state.arrived[key] = .success(frame)
-            return nil
+            return (true, nil)
         }
         waiter?.resume(returning: frame)
+        return isExpected
     }
 
     /// Fails every pass of `session` waiting now or about to wait, until `clear(session:)`; a
