@@ -164,7 +164,7 @@ public actor ReplyListener {
             let peer = NNG.remoteAddress(of: incoming)
             if connections.isAuthenticated(pipe) {
                 let reply = await answer(incoming, from: peer, pipe: pipe, wasAuthenticated: true, handler)
-                if await send(reply, to: peer, on: context, aio: aio, timeout: options.replyTimeout) { return }
+                if await send(reply, to: peer, on: context, aio: aio, timeout: options.replyTimeout, isAuthenticated: true) { return }
                 continue
             }
             // From a connection that has not authenticated: served on at most
@@ -178,7 +178,8 @@ public actor ReplyListener {
                 continue  // rep0 drops the request when the context receives again
             }
             let reply = await answer(incoming, from: peer, pipe: pipe, wasAuthenticated: false, handler)
-            let closed = await send(reply, to: peer, on: context, aio: aio, timeout: min(options.replyTimeout, .seconds(1)))
+            let closed = await send(reply, to: peer, on: context, aio: aio, timeout: min(options.replyTimeout, .seconds(1)),
+                                    isAuthenticated: false)
             connections.finishUnauthenticatedRequest()
             if closed { return }
         }
@@ -243,9 +244,10 @@ public actor ReplyListener {
         }
     }
 
-    /// Sends `reply` on `context`; true when the socket has closed.
+    /// Sends `reply` on `context`; true when the socket has closed. A failure to send to a peer
+    /// that has not authenticated is logged through the rate limit.
     private nonisolated func send(_ reply: (WireMessage, tagged: Bool)?, to peer: String, on context: nng_ctx, aio: NNGAio,
-                                  timeout: Duration) async -> Bool {
+                                  timeout: Duration, isAuthenticated: Bool) async -> Bool {
         guard let reply else { return false }
         let (message, tagged) = reply
         guard let outgoing = NNG.message(authenticator.seal(message, tagged: tagged)) else {
@@ -257,7 +259,8 @@ public actor ReplyListener {
         guard sent != 0 else { return false }
         nng_msg_free(nng_aio_get_msg(aio.handle))
         if sent == NNG.status(NNG_ECLOSED) { return true }
-        refusals.warning(peer: peer, "listener \(boundAddress): \(message.kindName) reply to \(peer) failed: \(NNG.errorText(sent))")
+        let failure = "listener \(boundAddress): \(message.kindName) reply to \(peer) failed: \(NNG.errorText(sent))"
+        if isAuthenticated { logger.warning("\(failure)") } else { refusals.warning(peer: peer, failure) }
         return false
     }
 
