@@ -16,6 +16,8 @@ import Synchronization
 final class ListenerConnections: Sendable {
     struct Connection {
         let pipe: nng_pipe
+        /// "tcp://10.0.0.9:41234", read as nng adds it (nng cannot tell once the pipe is closed).
+        let peer: String
         let opened: ContinuousClock.Instant
         var isAuthenticated = false
     }
@@ -29,17 +31,32 @@ final class ListenerConnections: Sendable {
 
     private let connections = Mutex<[UInt32: Connection]>([:])
     private let unauthenticatedRequests = Mutex(0)
+    private let closed = Mutex(false)
     let options: TransportOptions
-    /// Called (on nng's thread, or the sweeper's task) for every connection the bounds close.
-    private let onClose: @Sendable (nng_pipe, Closing) -> Void
+    /// Called (on nng's thread, or the sweeper's task) for every connection the bounds close, with
+    /// its peer's address.
+    private let onClose: @Sendable (String, Closing) -> Void
 
-    init(options: TransportOptions, onClose: @escaping @Sendable (nng_pipe, Closing) -> Void) {
+    init(options: TransportOptions, onClose: @escaping @Sendable (String, Closing) -> Void) {
         self.options = options
         self.onClose = onClose
     }
 
     var count: Int { connections.withLock { $0.count } }
     var unauthenticatedCount: Int { connections.withLock { $0.values.count(where: { !$0.isAuthenticated }) } }
+
+    /// The socket has closed: nothing is tracked or closed any more.
+    var isClosed: Bool { closed.withLock { $0 } }
+
+    func socketClosed() {
+        closed.withLock { $0 = true }
+        connections.withLock { $0 = [:] }
+    }
+
+    /// The peer of `pipe` as recorded when it was added (nil for one not tracked).
+    func peer(of pipe: nng_pipe) -> String? {
+        connections.withLock { $0[pipe.id]?.peer }
+    }
 
     func isAuthenticated(_ pipe: nng_pipe) -> Bool {
         connections.withLock { $0[pipe.id]?.isAuthenticated ?? false }
@@ -65,17 +82,18 @@ final class ListenerConnections: Sendable {
     }
 
     func pipeAdding(_ pipe: nng_pipe) {
+        let peer = NNG.remoteAddress(of: pipe)
         let refusal: Closing? = connections.withLock { connections in
             if connections.count >= options.maxConnections { return .tooManyConnections(limit: options.maxConnections) }
             let waiting = connections.values.count(where: { !$0.isAuthenticated })
             if waiting >= options.maxUnauthenticatedConnections {
                 return .tooManyUnauthenticated(limit: options.maxUnauthenticatedConnections)
             }
-            connections[pipe.id] = Connection(pipe: pipe, opened: .now)
+            connections[pipe.id] = Connection(pipe: pipe, peer: peer, opened: .now)
             return nil
         }
         if let refusal {
-            onClose(pipe, refusal)
+            onClose(peer, refusal)
             nng_pipe_close(pipe)
         }
     }
@@ -85,18 +103,22 @@ final class ListenerConnections: Sendable {
     }
 
     /// Closes the connections that have stayed unauthenticated longer than `unauthenticatedTimeout`.
+    /// Each is forgotten as it is closed, not only at its REM_POST, so it is closed and logged once.
     func closeExpired(now: ContinuousClock.Instant = .now) {
         let expired = connections.withLock { connections in
-            connections.values.filter { !$0.isAuthenticated && now - $0.opened >= options.unauthenticatedTimeout }.map(\.pipe)
+            let expired = connections.values.filter { !$0.isAuthenticated && now - $0.opened >= options.unauthenticatedTimeout }
+            for connection in expired { connections[connection.pipe.id] = nil }
+            return expired.map { ($0.pipe, $0.peer) }
         }
-        for pipe in expired {
-            onClose(pipe, .notAuthenticated(after: options.unauthenticatedTimeout))
+        for (pipe, peer) in expired {
+            onClose(peer, .notAuthenticated(after: options.unauthenticatedTimeout))
             nng_pipe_close(pipe)
         }
     }
 
-    /// Closes `pipe` now (a message from it was refused unread).
+    /// Closes `pipe` now (a message from it was refused unread) and forgets it.
     func close(_ pipe: nng_pipe) {
+        _ = connections.withLock { $0.removeValue(forKey: pipe.id) }
         nng_pipe_close(pipe)
     }
 

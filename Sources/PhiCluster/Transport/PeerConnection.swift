@@ -153,14 +153,25 @@ public actor PeerConnection {
     }
 
     /// Closes the socket; requests in flight fail with `.closed`. Idempotent.
+    /// Waits at most `closeTimeout` for nng: an `nng_close` that does not return (seen once with
+    /// libnng 1.5.2 after a flood of junk connections at the peer; cause not found) is left to
+    /// finish on its own thread, which then releases the monitor, instead of hanging the caller.
     public func close() async {
         guard !isClosed else { return }
         isClosed = true
         let socket = self.socket
-        _ = await DedicatedThread.run { nng_close(socket) }
-        monitor.finish()
-        monitorReference.release()
+        let monitor = self.monitor
+        let finished = await DedicatedThread.run({ () -> Bool in
+            nng_close(socket)
+            monitor.finish()
+            // Balances the passRetained of register(on:): only once nng_close has returned, after the last callback.
+            Unmanaged<ConnectionMonitor>.passUnretained(monitor).release()
+            return true
+        }, timeout: Self.closeTimeout)
+        if finished == nil { monitor.finish() }
     }
+
+    static let closeTimeout: Duration = .seconds(5)
 
     /// One request on a context of its own: send, then receive, within one deadline.
     private nonisolated func roundTrip<T>(_ bytes: [UInt8], request: String, timeout: Duration?,

@@ -49,8 +49,10 @@ public final class RefusalLog: Sendable {
         return true
     }
 
-    /// "tcp://10.0.0.9:41234" → "10.0.0.9"; anything else as it is.
+    /// "tcp://10.0.0.9:41234" → "10.0.0.9"; a connection whose address nng no longer knows
+    /// ("connection 12") → "peers of unknown address", one key for them all; anything else as it is.
     static func host(of peer: String) -> String {
+        if peer.hasPrefix("connection ") { return "peers of unknown address" }
         guard let scheme = peer.range(of: "://") else { return peer }
         let rest = peer[scheme.upperBound...]
         guard let colon = rest.lastIndex(of: ":") else { return String(rest) }

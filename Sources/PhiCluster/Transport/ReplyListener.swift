@@ -50,8 +50,7 @@ public actor ReplyListener {
             throw .socketFailed(operation: "setting options of the listener on \(address)", reason: NNG.errorText(status))
         }
         let refusals = RefusalLog(logger: logger)
-        let connections = ListenerConnections(options: options) { pipe, closing in
-            let peer = NNG.remoteAddress(of: pipe)
+        let connections = ListenerConnections(options: options) { peer, closing in
             switch closing {
             case let .tooManyConnections(limit):
                 refusals.warning(peer: peer, "listener \(address) closed a connection from \(peer): it already has \(limit) connections")
@@ -123,6 +122,7 @@ public actor ReplyListener {
         isClosed = true
         let socket = self.socket
         _ = await DedicatedThread.run { nng_close(socket) }
+        connections.socketClosed()
         connectionsReference.release()
     }
 
@@ -135,9 +135,9 @@ public actor ReplyListener {
     /// a few times per timeout, until cancelled.
     private nonisolated func closeUnauthenticatedConnections() async {
         let period = max(options.unauthenticatedTimeout / 5, .milliseconds(50))
-        while !Task.isCancelled {
+        while !Task.isCancelled && !connections.isClosed {
             try? await Task.sleep(for: period)
-            connections.closeExpired()
+            if !connections.isClosed { connections.closeExpired() }
         }
     }
 
@@ -161,7 +161,8 @@ public actor ReplyListener {
                 continue
             }
             let pipe = nng_msg_get_pipe(incoming)
-            let peer = NNG.remoteAddress(of: incoming)
+            // As recorded when the connection came: nng cannot tell once it has been closed.
+            let peer = connections.peer(of: pipe) ?? NNG.remoteAddress(of: incoming)
             if connections.isAuthenticated(pipe) {
                 let reply = await answer(incoming, from: peer, pipe: pipe, wasAuthenticated: true, handler)
                 if await send(reply, to: peer, on: context, aio: aio, timeout: options.replyTimeout, isAuthenticated: true) { return }
