@@ -173,9 +173,9 @@ public actor ReplyListener {
             // never holds the contexts that authenticated peers' requests (health pings) need.
             guard connections.admitUnauthenticatedRequest() else {
                 nng_msg_free(incoming)
-                connections.close(pipe)
                 refusals.warning(peer: peer, "listener \(boundAddress) closed the connection from \(peer): more than "
                     + "\(options.maxUnauthenticatedRequests) requests from unauthenticated connections at once")
+                connections.close(pipe)
                 continue  // rep0 drops the request when the context receives again
             }
             let reply = await answer(incoming, from: peer, pipe: pipe, wasAuthenticated: false, handler)
@@ -197,9 +197,9 @@ public actor ReplyListener {
         if !wasAuthenticated && hasSecret && byteCount > WireAuthenticator.maxUntaggedBytes
             && (EnvelopePeek.tagLength(NNG.body(incoming)) ?? 0) == 0 {
             nng_msg_free(incoming)
-            connections.close(pipe)
             refusals.warning(peer: peer, "listener \(boundAddress) closed the connection from \(peer): an untagged message of "
                 + "\(byteCount) bytes before authenticating (at most \(WireAuthenticator.maxUntaggedBytes) are read)")
+            connections.close(pipe)
             return nil
         }
         let opened = Result { () throws(WireError) in
@@ -232,9 +232,9 @@ public actor ReplyListener {
                 return (.error(error.report(origin: boundAddress)), tagged: false)
             }
             if byteCount > WireAuthenticator.maxUntaggedBytes {
-                connections.close(pipe)
                 refusals.warning(peer: peer, "listener \(boundAddress) closed the connection from \(peer): a message of "
                     + "\(byteCount) bytes before authenticating failed: \(PeerText.escaped(error.description))")
+                connections.close(pipe)
                 return nil
             }
             refusals.warning(peer: peer, "listener \(boundAddress) refused a message from an unauthenticated peer: "
