@@ -116,14 +116,20 @@ public actor ReplyListener {
         sweeper.cancel()
     }
 
-    /// Closes the socket; `serve` returns once its handlers have. Idempotent.
+    /// Closes the socket; `serve` returns once its handlers have. Idempotent. Waits at most 5 s
+    /// for `nng_close` (see `PeerConnection.close`), which then finishes on its own thread.
     public func close() async {
         guard !isClosed else { return }
         isClosed = true
         let socket = self.socket
-        _ = await DedicatedThread.run { nng_close(socket) }
+        let connections = self.connections
         connections.socketClosed()
-        connectionsReference.release()
+        _ = await DedicatedThread.run({ () -> Bool in
+            nng_close(socket)
+            // Balances the passRetained of register(on:): only once nng_close has returned, after the last callback.
+            Unmanaged<ListenerConnections>.passUnretained(connections).release()
+            return true
+        }, timeout: PeerConnection.closeTimeout)
     }
 
     /// Connections open now, and how many of them have not authenticated (for tests and logs).
