@@ -22,8 +22,17 @@ final class LaunchedCluster: Sendable {
     /// Starts the local workers, waits until they listen, and connects. The layers of workers
     /// without `layers` come from their memory budgets (or an even split); the coordinator
     /// refuses, before any pass, workers that cannot hold `contextTokens` in `kvFormat`.
-    static func launch(manifest: Manifest, source: ModelSource, contextTokens: Int, kvFormat: KVFormat,
+    static func launch(manifest given: Manifest, source: ModelSource, contextTokens: Int, kvFormat: KVFormat,
                        chunkTokens: Int, startTimeout: Duration) async throws -> LaunchedCluster {
+        // A cluster whose manifest names no secret gets one beside the manifest (see securedForLaunch).
+        let (manifest, created) = try given.securedForLaunch()
+        if let created {
+            let line = "created secret file \(created.path) (32 random bytes, mode 0600) for this cluster: "
+                + "its workers and coordinator authenticate with it; give it to remote workers with --secret-file\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        } else if given.secretFile == nil, let secret = manifest.secretFile {
+            FileHandle.standardError.write(Data("using secret file \(secret.path)\n".utf8))
+        }
         let split = try manifest.split(config: source.config, format: manifest.quant ?? source.loadedWeightFormat, kvFormat: kvFormat,
                                        contextTokens: contextTokens, chunkTokens: chunkTokens)
         let workers = LocalWorkers(logDirectory: FileManager.default.temporaryDirectory

@@ -10,8 +10,11 @@ struct LayerOptions: ParsableArguments {
     @Option(help: "Running workers in pipeline order, comma-separated: tcp://HOST:PORT,tcp://HOST:PORT (with --model).")
     var workers: String?
 
-    @Option(name: .customLong("secret-file"), help: "Shared secret of the workers (with --workers).")
+    @Option(name: .customLong("secret-file"), help: "Shared secret of the workers (with --workers); required for workers beyond loopback.")
     var secretFile: String?
+
+    @Flag(help: "Let the coordinator listen beyond loopback without a secret file (with --workers): anyone who reaches it can fail the generation.")
+    var insecure = false
 
     @Option(name: .customLong("wire-dtype"), help: "Hidden states between workers: f32 (exact), f16, bf16 (with --workers).")
     var wireDType: ActivationDType?
@@ -50,9 +53,10 @@ struct LayerOptions: ParsableArguments {
         var logger = Logger(label: "phi-coord")
         logger.logLevel = .warning
         let endpoints = workers.split(separator: ",").map { ClusterOptions.Endpoint(name: String($0), address: String($0)) }
-        let options = ClusterOptions(workers: endpoints, secretFile: secretFile.map { URL(fileURLWithPath: $0) },
+        var options = ClusterOptions(workers: endpoints, secretFile: secretFile.map { URL(fileURLWithPath: $0) },
                                      wireDType: wireDType ?? .f32, contextTokens: contextTokens, kvFormat: kvFormat,
                                      chunkTokens: chunkTokens)
+        options.transport.allowsInsecureListening = insecure
         return try await ClusterPipeline.connect(model: source, options: options, logger: logger)
     }
 

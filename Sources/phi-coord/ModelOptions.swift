@@ -53,7 +53,9 @@ struct ModelOptions: ParsableArguments {
             var logger = Logger(label: "phi-coord")
             logger.logLevel = .warning
             try manifest.checkLayerOrderIfGiven(layerCount: source.config.layerCount)
-            var options = ClusterOptions(manifest: manifest, contextTokens: contextTokens)
+            // The secret an earlier `phi-coord up` made beside the manifest, if it names none.
+            var options = ClusterOptions(manifest: manifest.withExistingGeneratedSecret, contextTokens: contextTokens)
+            options.transport.allowsInsecureListening = options.transport.allowsInsecureListening || layers.insecure
             options.kvFormat = kvFormat
             options.chunkTokens = chunkTokens
             return try await ClusterPipeline.connect(model: source, options: options, logger: logger)

@@ -86,13 +86,13 @@ struct HandshakeTests {
             #expect(report.message.contains(id))
             #expect(worker.log.text.contains(id))
         }
-        // The worker has no run key: a tagged request is refused as not ready.
+        // The worker has no run key: a tagged request from this unauthenticated connection gets the fixed refusal.
         let health = try await peer.request(.healthRequest, timeout: .seconds(2))
-        guard case let .error(notReady) = health else {
+        guard case let .error(refusal) = health else {
             Issue.record("expected an error, got \(health)")
             return
         }
-        #expect(notReady.code == .notReady)
+        #expect(refusal == worker.listener.listener.unauthenticatedRefusal)
         await peer.close()
         await worker.listener.stop()
     }

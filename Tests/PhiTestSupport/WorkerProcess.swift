@@ -89,6 +89,11 @@ public final class WorkerGroup: @unchecked Sendable {
         }
     }
 
+    /// Workers started one by one (with flags of their own).
+    public init(workers: [WorkerProcess]) {
+        self.workers = workers
+    }
+
     public var addresses: [String] { workers.map(\.address) }
     public var workersFlag: String { addresses.joined(separator: ",") }
 }

@@ -73,13 +73,15 @@ public struct ClusterOptions: Sendable {
         self.transport = transport
     }
 
-    /// Options for the cluster a manifest describes.
+    /// Options for the cluster a manifest describes (`insecure = true` lets the coordinator listen
+    /// beyond loopback without a secret).
     public init(manifest: Manifest, contextTokens: Int) {
         self.init(workers: manifest.workers.map { Endpoint(name: $0.name, address: $0.address, layers: $0.layers, memoryBytes: $0.memoryBytes) },
                   spares: manifest.spares.map { Endpoint(name: $0.name, address: $0.address, memoryBytes: $0.memoryBytes) },
                   secretFile: manifest.secretFile, wireDType: manifest.wireDType, contextTokens: contextTokens,
                   coordinatorAddress: manifest.coordinatorAddress, weightFormat: manifest.quant,
                   kvFormat: manifest.kvFormat ?? .f32, chunkTokens: manifest.chunkTokens ?? 512)
+        transport.allowsInsecureListening = manifest.isInsecure
     }
 }
 

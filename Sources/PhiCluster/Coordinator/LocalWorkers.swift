@@ -26,7 +26,11 @@ public final class LocalWorkers: @unchecked Sendable {
         for (node, layers) in nodes where node.isLocal && !Self.isListening(node.address) {
             var arguments = ["--model", manifest.modelPath.path, "--listen", node.address, "--name", node.name]
             if let layers { arguments += ["--layers", LayerRangeText.format(layers)] }
-            if let secret = manifest.secretFile { arguments += ["--secret-file", secret.path] }
+            if let secret = manifest.secretFile {
+                arguments += ["--secret-file", secret.path]
+            } else if manifest.isInsecure {
+                arguments += ["--insecure"]
+            }
             if let threads = node.threads ?? manifest.threads { arguments += ["--threads", "\(threads)"] }
             if let quant = manifest.quant { arguments += ["--quant", quant.rawValue] }
             let log = logDirectory.appendingPathComponent("\(node.name).log")

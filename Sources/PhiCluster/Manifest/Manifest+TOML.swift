@@ -3,7 +3,7 @@ import PhiModel
 import TOMLKit
 
 extension Manifest {
-    static let topKeys = ["model", "tokenizer", "quant", "kv", "wire_dtype", "secret_file", "context", "chunk", "threads",
+    static let topKeys = ["model", "tokenizer", "quant", "kv", "wire_dtype", "secret_file", "insecure", "context", "chunk", "threads",
                           "coordinator", "workers", "spares", "tools"]
     static let nodeKeys = ["name", "address", "layers", "local", "memory", "threads"]
     static let toolKeys = ["name", "description", "parameters", "command", "timeout_seconds", "max_output_bytes"]
@@ -36,7 +36,7 @@ extension Manifest {
         func resolve(_ path: String) -> URL {
             path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path).standardizedFileURL
         }
-        let manifest = Manifest(
+        var manifest = Manifest(
             file: url,
             modelPath: resolve(try top.requiredString("model")),
             tokenizerPath: try top.string("tokenizer").map(resolve),
@@ -51,6 +51,7 @@ extension Manifest {
             workers: try top.tables("workers").map(node),
             spares: try top.tables("spares").map(node),
             tools: try top.tables("tools").map { try tool($0, resolve: resolve) })
+        manifest.isInsecure = try top.bool("insecure") ?? false
         if manifest.workers.isEmpty { throw ManifestError.noWorkers(file: file) }
         try manifest.checkUnique()
         if manifest.workers.allSatisfy({ $0.layers != nil }) {

@@ -15,6 +15,9 @@ public struct Manifest: Sendable, Equatable {
     /// Element type of hidden states between workers: f32 (exact, the default), f16 or bf16.
     public var wireDType: ActivationDType
     public var secretFile: URL?
+    /// `insecure = true`: the cluster runs without a secret even beyond loopback (workers and the
+    /// coordinator are started with `--insecure`), and `phi-coord up` makes no secret file for it.
+    public var isInsecure = false
     /// Context budget of each session, in tokens.
     public var contextTokens: Int?
     /// Tokens per prefill chunk.

@@ -16,6 +16,8 @@ final class ConnectionMonitor: Sendable {
     private let pipes = Mutex(Set<Int32>())
     let events: AsyncStream<ConnectionEvent>
     private let continuation: AsyncStream<ConnectionEvent>.Continuation
+    /// Called for every connection nng adds (the first and each reconnection).
+    private let added = Mutex<(@Sendable () -> Void)?>(nil)
 
     init() {
         (events, continuation) = AsyncStream.makeStream(of: ConnectionEvent.self, bufferingPolicy: .bufferingNewest(64))
@@ -29,6 +31,12 @@ final class ConnectionMonitor: Sendable {
             return pipes.count == 1
         }
         if first { continuation.yield(.connected) }
+        added.withLock { $0 }?()
+    }
+
+    /// Calls `body` (on nng's thread: it must return at once) whenever a connection is added.
+    func onConnectionAdded(_ body: @escaping @Sendable () -> Void) {
+        added.withLock { $0 = body }
     }
 
     func pipeRemoved(_ id: Int32) {

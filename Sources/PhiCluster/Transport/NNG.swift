@@ -38,7 +38,11 @@ enum NNG {
 
     /// The remote address of the connection `message` arrived on, as "tcp://host:port".
     static func remoteAddress(of message: OpaquePointer) -> String {
-        let pipe = nng_msg_get_pipe(message)
+        remoteAddress(of: nng_msg_get_pipe(message))
+    }
+
+    /// The remote address of a connection, as "tcp://host:port" (or "connection 12").
+    static func remoteAddress(of pipe: nng_pipe) -> String {
         var address = nng_sockaddr()
         guard nng_pipe_get_addr(pipe, NNG_OPT_REMADDR, &address) == 0 else {
             return "connection \(nng_pipe_id(pipe))"

@@ -1,4 +1,5 @@
 import CNNG
+import Synchronization
 
 /// A connection to one peer's listener: an nng req0 socket dialed to `address`.
 ///
@@ -19,6 +20,10 @@ public actor PeerConnection {
     private nonisolated let monitor: ConnectionMonitor
     private let monitorReference: Unmanaged<ConnectionMonitor>
     private var isClosed = false
+    /// Whether the listener shares this node's run (an authenticated reply came back, or the caller
+    /// said so): each new connection then starts with a tagged HealthRequest, so that the listener
+    /// counts it authenticated at once and does not close it as idle-before-authenticating.
+    private nonisolated let sharesRun = Mutex(false)
 
     private init(address: String, peerName: String, socket: nng_socket, authenticator: WireAuthenticator,
                  options: TransportOptions, monitor: ConnectionMonitor, monitorReference: Unmanaged<ConnectionMonitor>) {
@@ -33,9 +38,13 @@ public actor PeerConnection {
 
     /// Dials `address` and waits until the connection is up. `name` ("worker w2") prefixes the
     /// address in errors. Throws `.dialFailed` (refused, unreachable, not an nng peer) or
-    /// `.connectTimedOut` after `options.connectTimeout`.
+    /// `.connectTimedOut` after `options.connectTimeout`. `sharesRun`: the peer's listener already
+    /// knows this node's run key (a worker dialing its next hop or the coordinator), so the
+    /// connection is authenticated with a HealthRequest at once; otherwise that starts after the
+    /// first authenticated reply (the handshake's).
     public static func connect(to address: String, name: String? = nil, authenticator: WireAuthenticator,
-                               options: TransportOptions = TransportOptions()) async throws(TransportError) -> PeerConnection {
+                               options: TransportOptions = TransportOptions(),
+                               sharesRun: Bool = false) async throws(TransportError) -> PeerConnection {
         let peerName = name.map { "\($0) (\(address))" } ?? address
         var opened = nng_socket()
         var status = nng_req0_open(&opened)
@@ -65,8 +74,23 @@ public actor PeerConnection {
             guard let dialed else { throw .connectTimedOut(peer: peerName, after: options.connectTimeout) }
             throw .dialFailed(peer: peerName, reason: NNG.errorText(dialed))
         }
-        return PeerConnection(address: address, peerName: peerName, socket: socket, authenticator: authenticator,
-                              options: options, monitor: monitor, monitorReference: reference)
+        let connection = PeerConnection(address: address, peerName: peerName, socket: socket, authenticator: authenticator,
+                                        options: options, monitor: monitor, monitorReference: reference)
+        monitor.onConnectionAdded { [weak connection] in
+            guard let connection, connection.sharesRun.withLock({ $0 }) else { return }
+            Task { await connection.claimConnection() }
+        }
+        if sharesRun {
+            connection.sharesRun.withLock { $0 = true }
+            Task { await connection.claimConnection() }
+        }
+        return connection
+    }
+
+    /// A tagged HealthRequest on a new connection, whose reply does not matter: it makes the
+    /// listener count the connection authenticated (docs/WIRE.md, "Bounds before authentication").
+    private nonisolated func claimConnection() async {
+        _ = try? await exchange(.healthRequest, timeout: options.unauthenticatedTimeout)
     }
 
     deinit {
@@ -103,13 +127,15 @@ public actor PeerConnection {
         let bytes = authenticator.seal(message, tagged: tagged)
         let limit = options.limits
         let peer = address
-        return try await roundTrip(bytes, request: message.kindName, timeout: timeout) { reply throws(TransportError) in
+        let received = try await roundTrip(bytes, request: message.kindName, timeout: timeout) { reply throws(TransportError) in
             do throws(WireError) {
                 return try authenticator.open(reply, from: peer, limits: limit)
             } catch {
                 throw .invalidReply(error)
             }
         }
+        if received.isAuthenticated { sharesRun.withLock { $0 = true } }
+        return received
     }
 
     /// Sends `message` and expects `Ack`; an `Error` reply throws `.refused` with the peer's report.
@@ -127,14 +153,25 @@ public actor PeerConnection {
     }
 
     /// Closes the socket; requests in flight fail with `.closed`. Idempotent.
+    /// Waits at most `closeTimeout` for nng: an `nng_close` that does not return (seen once with
+    /// libnng 1.5.2 after a flood of junk connections at the peer; cause not found) is left to
+    /// finish on its own thread, which then releases the monitor, instead of hanging the caller.
     public func close() async {
         guard !isClosed else { return }
         isClosed = true
         let socket = self.socket
-        _ = await DedicatedThread.run { nng_close(socket) }
-        monitor.finish()
-        monitorReference.release()
+        let monitor = self.monitor
+        let finished = await DedicatedThread.run({ () -> Bool in
+            nng_close(socket)
+            monitor.finish()
+            // Balances the passRetained of register(on:): only once nng_close has returned, after the last callback.
+            Unmanaged<ConnectionMonitor>.passUnretained(monitor).release()
+            return true
+        }, timeout: Self.closeTimeout)
+        if finished == nil { monitor.finish() }
     }
+
+    static let closeTimeout: Duration = .seconds(5)
 
     /// One request on a context of its own: send, then receive, within one deadline.
     private nonisolated func roundTrip<T>(_ bytes: [UInt8], request: String, timeout: Duration?,

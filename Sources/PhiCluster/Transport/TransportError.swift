@@ -26,6 +26,8 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
     case unexpectedReply(peer: String, request: String, reply: String)
     /// nng could not create a socket, context or aio.
     case socketFailed(operation: String, reason: String)
+    /// A listener beyond loopback without a secret, and `allowsInsecureListening` is off.
+    case insecureListen(address: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,11 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
         case let .refused(peer, request, report): "\(peer) refused \(request): \(report.message)"
         case let .unexpectedReply(peer, request, reply): "\(peer) answered \(request) with \(reply)"
         case let .socketFailed(operation, reason): "\(operation) failed: \(reason)"
+        case let .insecureListen(address):
+            "refusing to listen on \(address) without a secret file: anyone who reaches that address could reconfigure, "
+                + "redirect or stop this node. Give every node the same secret file with --secret-file FILE (make one with "
+                + "`head -c 32 /dev/urandom > FILE && chmod 600 FILE`), listen on loopback (tcp://127.0.0.1:PORT), "
+                + "or pass --insecure to listen without authentication"
         }
     }
 }
@@ -61,11 +68,27 @@ public struct TransportOptions: Sendable, Equatable {
     /// Bounds of nng's reconnection back-off after a connection drops.
     public var reconnectMinimum: Duration
     public var reconnectMaximum: Duration
+    /// Connections a listener keeps at once; more are closed as they arrive.
+    public var maxConnections: Int
+    /// Connections a listener keeps at once that have not yet authenticated (sent a message that
+    /// passed authentication); more are closed as they arrive. Each may hold one partial message of
+    /// up to `limits.maxMessageBytes` in nng's buffers until `unauthenticatedTimeout`.
+    public var maxUnauthenticatedConnections: Int
+    /// How long a connection may stay open without authenticating before the listener closes it.
+    public var unauthenticatedTimeout: Duration
+    /// Listener contexts that requests from unauthenticated connections may occupy at once; the
+    /// rest of `concurrentRequests` stay free for authenticated peers (health pings among them).
+    public var maxUnauthenticatedRequests: Int
+    /// Whether a listener may listen beyond loopback without a secret (phi-worker's and phi-coord's
+    /// `--insecure`): every message then counts as authenticated, from anyone who reaches it.
+    public var allowsInsecureListening: Bool
 
     public init(limits: WireLimits = .default, requestTimeout: Duration = .seconds(10),
                 connectTimeout: Duration = .seconds(2), replyTimeout: Duration = .seconds(10),
                 concurrentRequests: Int = 16, reconnectMinimum: Duration = .milliseconds(100),
-                reconnectMaximum: Duration = .seconds(1)) {
+                reconnectMaximum: Duration = .seconds(1), maxConnections: Int = 64,
+                maxUnauthenticatedConnections: Int = 4, unauthenticatedTimeout: Duration = .seconds(5),
+                maxUnauthenticatedRequests: Int = 4, allowsInsecureListening: Bool = false) {
         self.limits = limits
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
@@ -73,5 +96,10 @@ public struct TransportOptions: Sendable, Equatable {
         self.concurrentRequests = concurrentRequests
         self.reconnectMinimum = reconnectMinimum
         self.reconnectMaximum = reconnectMaximum
+        self.maxConnections = maxConnections
+        self.maxUnauthenticatedConnections = maxUnauthenticatedConnections
+        self.unauthenticatedTimeout = unauthenticatedTimeout
+        self.maxUnauthenticatedRequests = maxUnauthenticatedRequests
+        self.allowsInsecureListening = allowsInsecureListening
     }
 }

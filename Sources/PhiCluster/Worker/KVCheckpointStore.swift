@@ -13,9 +13,12 @@ public struct KVCheckpointStore: Sendable {
     let configSHA256: [UInt8]
     let sliceSHA256: [UInt8]
     let weightFormat: WeightFormat
+    /// Most bytes the files in `directory` may hold after a save; nil for no cap.
+    public let maxDirectoryBytes: Int?
 
-    public init(directory: URL, fingerprint: ModelFingerprint, weightFormat: WeightFormat) {
+    public init(directory: URL, fingerprint: ModelFingerprint, weightFormat: WeightFormat, maxDirectoryBytes: Int? = nil) {
         self.directory = directory
+        self.maxDirectoryBytes = maxDirectoryBytes
         self.weightFormat = weightFormat
         configSHA256 = fingerprint.configSHA256
         sliceSHA256 = Array(SHA256.hash(data: fingerprint.sliceSHA256 + Array("weights:\(weightFormat.rawValue)".utf8)))
@@ -37,6 +40,15 @@ public struct KVCheckpointStore: Sendable {
         }
         let name = Self.fileName(job: job, layers: cache.layers, positions: positions)
         let path = directory.appendingPathComponent(name).path
+        if let maxDirectoryBytes {
+            let needed = KVSegmentHeader.byteCount + cache.snapshotBytes(positions: positions)
+            // A segment saved again replaces its file: that file's bytes are freed by the save.
+            let used = Self.usedBytes(in: directory, excluding: name)
+            guard used + needed <= maxDirectoryBytes else {
+                throw KVCheckpointError.stateDirectoryFull(directory: directory.path, usedBytes: used, neededBytes: needed,
+                                                           capBytes: maxDirectoryBytes)
+            }
+        }
         var header = KVSegmentHeader(configSHA256: configSHA256, sliceSHA256: sliceSHA256, layers: cache.layers,
                                      kvHeads: config.kvHeadCount, headDim: config.headDim, format: cache.format,
                                      ropeFactors: ropeFactors, firstToken: positions.lowerBound, endToken: positions.upperBound,
@@ -59,6 +71,17 @@ public struct KVCheckpointStore: Sendable {
             throw KVCheckpointError.io(file: path, operation: "rename into place", reason: String(cString: strerror(errno)))
         }
         return (name, offset, header.digest)
+    }
+
+    /// Bytes of the regular files in `directory` (not in subdirectories), leaving out `excluded`.
+    static func usedBytes(in directory: URL, excluding excluded: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.reduce(0) { total, name in
+            guard name != excluded, let attributes = try? FileManager.default.attributesOfItem(
+                atPath: directory.appendingPathComponent(name).path),
+                attributes[.type] as? FileAttributeType == .typeRegular else { return total }
+            return total + ((attributes[.size] as? NSNumber)?.intValue ?? 0)
+        }
     }
 
     /// Makes `cache` hold positions `0..<segmentEnds.last` from the segments of `job`: every

@@ -95,6 +95,8 @@ public enum KVCheckpointError: Error, Equatable, CustomStringConvertible {
     case checksum(file: String)
     case notCached(session: UInt64, holds: Int, needed: Int)
     case noStage
+    /// A segment of `neededBytes` would take the state directory past its cap (`--state-dir-max`).
+    case stateDirectoryFull(directory: String, usedBytes: Int, neededBytes: Int, capBytes: Int)
 
     public var description: String {
         switch self {
@@ -108,6 +110,9 @@ public enum KVCheckpointError: Error, Equatable, CustomStringConvertible {
         case let .notCached(session, holds, needed):
             "session \(session) holds \(holds) positions here, fewer than the \(needed) to save"
         case .noStage: "this worker has no layers loaded"
+        case let .stateDirectoryFull(directory, used, needed, cap):
+            "the state directory \(directory) holds \(ByteCount.format(used)); a segment of \(ByteCount.format(needed)) "
+                + "would take it past its cap of \(ByteCount.format(cap)) (\(cap) bytes; phi-worker --state-dir-max)"
         }
     }
 }

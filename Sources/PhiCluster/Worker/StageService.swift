@@ -33,6 +33,8 @@ public actor StageService {
         public var cachedBytes = 0
         public var weightBytes = 0
         public var kvFormat: KVFormat = .f32
+        /// The format the loaded weights run in; nil without layers.
+        public var weightFormat: WeightFormat?
     }
 
     private nonisolated let published = Mutex(Status())
@@ -42,7 +44,7 @@ public actor StageService {
 
     private func publish() {
         let status = Status(layers: layers, sessions: sessions.count, cachedTokens: cachedTokens, cachedBytes: cachedBytes,
-                            weightBytes: stage?.weightBytes ?? 0, kvFormat: kvFormat)
+                            weightBytes: stage?.weightBytes ?? 0, kvFormat: kvFormat, weightFormat: stage?.weightFormat)
         published.withLock { $0 = status }
     }
 

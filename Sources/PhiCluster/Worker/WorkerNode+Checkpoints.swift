@@ -8,7 +8,7 @@ extension WorkerNode {
         let layers = service.status.layers
         guard !layers.isEmpty, let format = await service.stage?.weightFormat else { throw KVCheckpointError.noStage }
         return KVCheckpointStore(directory: options.stateDirectory, fingerprint: try model.fingerprint(layers: layers),
-                                 weightFormat: format)
+                                 weightFormat: format, maxDirectoryBytes: options.maxStateDirectoryBytes)
     }
 
     /// Writes a segment of a session's cache; answers `KVSaved`, or an `Error` naming the file.
@@ -43,6 +43,7 @@ extension WorkerNode {
         case KVCheckpointError.notCached: .unknownSession
         case KVCheckpointError.noStage: .notReady
         case KVCheckpointError.io: .internal
+        case KVCheckpointError.stateDirectoryFull: .tooLarge
         case is KVCacheError: .contextFull
         default: .invalidField
         }

@@ -20,17 +20,17 @@ extension WorkerNode {
                         totalMemoryBytes: UInt64(SystemMemory.totalBytes ?? 0))
     }
 
-    /// Brings the handshake identity up to date with the layers now loaded.
-    func refreshIdentity() async {
-        let layers = await service.layers
-        let stage = await service.stage
-        let format = stage?.weightFormat ?? options.quant ?? .bf16
-        guard let fingerprint = try? model.fingerprint(layers: layers.isEmpty ? nil : layers) else { return }
+    /// Brings the handshake identity up to date with the layers now loaded, from the stage's
+    /// published status: a Hello is answered at once even while a long pass keeps the stage busy.
+    func refreshIdentity() {
+        let status = service.status
+        let format = status.weightFormat ?? options.quant ?? .bf16
+        guard let fingerprint = try? model.fingerprint(layers: status.layers.isEmpty ? nil : status.layers) else { return }
         responder.update(identity: WorkerIdentity(
-            nodeName: options.name, model: fingerprint, layers: layers,
+            nodeName: options.name, model: fingerprint, layers: status.layers,
             capabilities: Self.capabilities(options: options, model: model, format: format),
-            load: Self.loadInfo(state: state, layers: layers, format: format, weightBytes: stage?.weightBytes ?? 0, model: model,
-                                kvFormat: await service.kvFormat)))
+            load: Self.loadInfo(state: state, layers: status.layers, format: format, weightBytes: status.weightBytes, model: model,
+                                kvFormat: status.kvFormat)))
     }
 
     /// A spare (or any worker) loads the layers it is asked for in the background: the reply is
@@ -65,6 +65,6 @@ extension WorkerNode {
         detail = failure ?? ""
         let layers = LayerRangeText.format(await service.layers)
         if let failure { logger.error("loading failed: \(failure)") } else { logger.info("loaded layers \(layers)") }
-        await refreshIdentity()
+        refreshIdentity()
     }
 }

@@ -57,6 +57,10 @@ public actor WorkerNode {
         model = try ModelSource.open(options.modelPath)
         compute = try Compute(threads: options.threads)
         let secret = try options.secretFile.map { try SharedSecret(contentsOfFile: $0.path) }
+        // Before the model loads (minutes for a large one): the listener would refuse anyway.
+        if secret == nil && !options.transport.allowsInsecureListening && !ReplyListener.isLoopback(options.listenAddress) {
+            throw TransportError.insecureListen(address: options.listenAddress)
+        }
         authenticator = WireAuthenticator(secret: secret)
         service = StageService(contextTokens: model.config.maxPositionEmbeddings, maxSessions: 16)
         if let layers = options.layers {
@@ -79,6 +83,11 @@ public actor WorkerNode {
     /// Serves until a Shutdown request (or cancellation).
     public func run() async {
         logger.info("worker '\(options.name)' listening on \(listener.boundAddress), layers \(options.layers.map(LayerRangeText.format) ?? "none (spare)")")
+        if let secret = authenticator.secret {
+            logger.info("authenticating with the secret file \(options.secretFile?.path ?? "") (secret id \(secret.secretIDHex))")
+        } else {
+            logger.info("no secret file: every message counts as authenticated (loopback or --insecure)")
+        }
         let listener = self.listener
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await listener.serve { [weak self] received in
@@ -94,7 +103,7 @@ public actor WorkerNode {
     func handle(_ received: ReceivedMessage) async -> WireMessage {
         switch received.message {
         case let .hello(hello):
-            await refreshIdentity()
+            refreshIdentity()
             return responder.reply(to: hello, from: received.peer)
         case let .authenticate(authenticate):
             return responder.reply(to: authenticate, from: received.peer)
@@ -136,7 +145,8 @@ public actor WorkerNode {
             }
             return .ack(Ack())
         case let .error(report):
-            logger.warning("\(received.isAuthenticated ? "" : "advisory (unauthenticated) ")error from \(received.peer): \(report.message)")
+            // Only authenticated peers get here (the listener refuses the rest), but their text is still theirs.
+            logger.warning("error from \(received.peer) (\(report.code)): \(PeerText.escaped(report.message, maxCharacters: 2000))")
             return .ack(Ack())
         case let .saveKV(request):
             return await saveKV(request, from: received.peer)
@@ -169,14 +179,14 @@ public actor WorkerNode {
                 if let old = nextHop { Task { await old.close() } }
                 nextHop = nil
                 nextHop = try await PeerConnection.connect(to: configure.nextHop, name: "next hop", authenticator: authenticator,
-                                                           options: options.transport)
+                                                           options: options.transport, sharesRun: true)
             }
             if !configure.coordinator.isEmpty && coordinator?.address != configure.coordinator {
                 if let old = coordinator { Task { await old.close() } }
                 coordinator = nil
                 coordinator = configure.coordinator == configure.nextHop ? nextHop
                     : try await PeerConnection.connect(to: configure.coordinator, name: "coordinator", authenticator: authenticator,
-                                                       options: options.transport)
+                                                       options: options.transport, sharesRun: true)
             }
         } catch {
             return .error(ErrorReport(code: .nextHopFailed, message: "worker '\(options.name)': \(error)", origin: options.name,

@@ -18,6 +18,11 @@ public struct WorkerOptions: Sendable {
     public var kvFormats: [KVFormat]
     /// Where KV checkpoints of long jobs are written (`SaveKV`) and read (`LoadKV`).
     public var stateDirectory: URL
+    /// Most bytes the state directory may hold: a `SaveKV` that would pass it is refused (nil: no cap).
+    public var maxStateDirectoryBytes: Int?
+
+    /// 64 GiB: two 128K-token f32 checkpoints of half of Phi-4-mini's layers (16 GiB each), with room.
+    public static let defaultMaxStateDirectoryBytes = 64 << 30
 
     /// `phi-worker-state` in the working directory: beside the worker, on its own disk.
     public static var defaultStateDirectory: URL {
@@ -27,8 +32,10 @@ public struct WorkerOptions: Sendable {
     public init(name: String, modelPath: URL, layers: Range<Int>?, listenAddress: String, secretFile: URL? = nil,
                 threads: Int? = nil, quant: WeightFormat? = nil, maxQueuedFrames: Int = 64,
                 transport: TransportOptions = TransportOptions(), kvFormats: [KVFormat] = KVFormat.allCases,
-                stateDirectory: URL = WorkerOptions.defaultStateDirectory) {
+                stateDirectory: URL = WorkerOptions.defaultStateDirectory,
+                maxStateDirectoryBytes: Int? = WorkerOptions.defaultMaxStateDirectoryBytes) {
         self.kvFormats = kvFormats
+        self.maxStateDirectoryBytes = maxStateDirectoryBytes
         self.stateDirectory = stateDirectory
         self.name = name
         self.modelPath = modelPath

@@ -30,6 +30,9 @@ public final class HandshakeResponder: Sendable {
     private let state: Mutex<State>
     private let authenticator: WireAuthenticator
     private let logger: Logger
+    /// Refusals are logged at most once per peer host per minute: anyone who reaches the worker
+    /// can send Hellos, and a flood must not become a flood of log lines.
+    private let refusals: RefusalLog
 
     private struct State {
         var identity: WorkerIdentity
@@ -44,6 +47,7 @@ public final class HandshakeResponder: Sendable {
         state = Mutex(State(identity: identity))
         self.authenticator = authenticator
         self.logger = logger
+        refusals = RefusalLog(logger: logger)
     }
 
     public var identity: WorkerIdentity { state.withLock { $0.identity } }
@@ -59,7 +63,8 @@ public final class HandshakeResponder: Sendable {
         let me = "worker '\(identity.nodeName)'"
         let them = "coordinator '\(hello.nodeName)' (\(peer))"
         if let refusal = refusal(of: hello, me: me, them: them, identity: identity) {
-            logger.warning("refused Hello from \(them): \(refusal.message)")
+            // The node name (in both) is the peer's own text: escaped in the log, echoed only to it.
+            refusals.warning(peer: peer, "refused Hello from \(PeerText.escaped(them)): \(PeerText.escaped(refusal.message, maxCharacters: 2000))")
             return .error(ErrorReport(code: refusal.code, message: refusal.message, origin: me, peer: peer,
                                       field: refusal.field))
         }
@@ -89,7 +94,7 @@ public final class HandshakeResponder: Sendable {
             return true
         }
         func refuse(_ message: String, field: String) -> WireMessage {
-            logger.warning("refused Authenticate from \(peer): \(message)")
+            refusals.warning(peer: peer, "refused Authenticate from \(peer): \(message)")
             return .error(ErrorReport(code: .authenticationFailed, message: message, origin: me, peer: peer, field: field))
         }
         guard known else {

@@ -48,11 +48,31 @@ public struct SharedSecret: Sendable {
 public enum SecretError: Error, Equatable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case tooShort(source: String, byteCount: Int, minimum: Int)
+    case uncreatable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .unreadable(path, reason): "cannot read secret file \(path): \(reason)"
         case let .tooShort(source, count, minimum): "\(source) holds \(count) bytes; at least \(minimum) are required"
+        case let .uncreatable(path, reason): "cannot create secret file \(path): \(reason)"
+        }
+    }
+}
+
+extension SharedSecret {
+    /// Bytes of randomness in a secret file that `createFile(at:)` makes.
+    public static let generatedBytes = 32
+
+    /// Creates a secret file at `path`: `generatedBytes` random bytes written as one line of hex,
+    /// readable by its owner only (mode 0600). Refuses to replace an existing file.
+    public static func createFile(at path: String) throws(SecretError) {
+        let line = Array((hexPrefix(WireCrypto.randomNonce(), count: generatedBytes) + "\n").utf8)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw .uncreatable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count, fsync(descriptor) == 0 else {
+            throw .uncreatable(path: path, reason: String(cString: strerror(errno)))
         }
     }
 }

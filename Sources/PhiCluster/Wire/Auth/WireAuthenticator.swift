@@ -6,6 +6,10 @@ import Synchronization
 /// A node's authentication state: its secret (if any) and the key of the current run. It seals
 /// outgoing messages into envelopes and opens incoming ones, checking version and tag before the
 /// body is decoded. One instance is shared by a node's listener and connections.
+///
+/// Without a secret every message opens as authenticated: that is only safe where nobody else can
+/// reach the node, which is why `ReplyListener` refuses to listen beyond loopback without one
+/// unless told `allowsInsecureListening` (`--insecure`).
 public final class WireAuthenticator: Sendable {
     public let secret: SharedSecret?
     private let run = Mutex<Run?>(nil)
@@ -123,8 +127,9 @@ public struct ReceivedMessage: Sendable, Equatable {
     /// The sender's address, e.g. "tcp://10.0.0.12:41234".
     public let peer: String
     public let version: ProtocolVersion
-    /// True when its tag verified under the run key, or when this node has no secret. Untagged
-    /// handshake messages and errors from a node without the run key are false: treat them as advisory.
+    /// True when its tag verified under the run key, or when this node has no secret (loopback or
+    /// `--insecure` only). Untagged handshake messages and errors are false: a `ReplyListener` passes
+    /// only `Hello` and `Authenticate` of those to its handler, and refuses the rest.
     public let isAuthenticated: Bool
 }
 
