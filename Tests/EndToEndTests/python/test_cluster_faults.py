@@ -15,6 +15,9 @@ pytestmark = pytest.mark.skipif(not SMOLLM2.exists(), reason="SmolLM2 is not fet
 TWO = ["0-14", "15-29"]
 # A fault may add a handful of lines (the worker down, looked for, back, the ring restored).
 MAX_LOG_LINES_PER_FAULT = 12
+# A prompt whose answer runs far longer than a client that leaves waits (a short answer could end
+# before the client leaves, and then nothing is cancelled).
+LONG_ANSWER = "Write a long story about a dragon who learns to bake bread. Use at least 800 words."
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,7 @@ def lines_since(cluster, offset):
 def test_a_streaming_client_that_leaves_costs_nothing(cluster, references):
     offset = cluster.log_bytes()
     for _ in range(4):
-        raw_request(cluster.server.port, {"model": "smol", "messages": [{"role": "user", "content": PROMPTS[0]}],
+        raw_request(cluster.server.port, {"model": "smol", "messages": [{"role": "user", "content": LONG_ANSWER}],
                                           "max_tokens": 400, "temperature": 0, "stream": True}, 0.4)
     time.sleep(1.5)
     cpu, _ = cluster.coordinator_stat()
@@ -58,7 +61,7 @@ def test_a_streaming_client_that_leaves_costs_nothing(cluster, references):
 def test_non_streamed_requests_stop_when_their_clients_leave(cluster):
     # More abandoned long requests than the server has sessions (8).
     for _ in range(10):
-        raw_request(cluster.server.port, {"model": "smol", "messages": [{"role": "user", "content": PROMPTS[2]}],
+        raw_request(cluster.server.port, {"model": "smol", "messages": [{"role": "user", "content": LONG_ANSWER}],
                                           "max_tokens": 1500, "temperature": 0}, 0.3)
     time.sleep(1)
     started = time.monotonic()
