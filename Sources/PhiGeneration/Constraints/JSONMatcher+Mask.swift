@@ -9,7 +9,7 @@ extension JSONMatcher {
     func addAllowedTokens(to mask: inout TokenMask, vocabulary: TokenVocabulary, limit: Int) {
         guard limit >= 0 else { return }
         for thread in threads where !thread.isEmpty {
-            if case let .string(state)? = thread.last, state.isAtCharacterBoundary {
+            if case let .string(state)? = thread.last, state.isAtCharacterBoundary, isFreeString(state) {
                 if remainingBytes(thread) <= limit {
                     if let maxLength = stringBounds(state.node).1 {
                         let room = Int(maxLength - state.length)
@@ -35,7 +35,11 @@ extension JSONMatcher {
         var bestIDs: [Int32] = []
         for thread in threads where !thread.isEmpty {
             let isInString: Bool
-            if case let .string(state)? = thread.last, state.isAtCharacterBoundary { isInString = true } else { isInString = false }
+            if case let .string(state)? = thread.last, state.isAtCharacterBoundary, isFreeString(state) {
+                isInString = true
+            } else {
+                isInString = false
+            }
             let trie = isInString ? vocabulary.nonPlain : vocabulary.allText
             trie.walk(from: [thread], enter: { states, byte in
                 var next: [[Frame]] = []
