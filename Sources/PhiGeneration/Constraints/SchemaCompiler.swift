@@ -24,7 +24,8 @@ struct SchemaCompiler {
     var inlineDepth = 0
     static let maxInlineDepth = 32
     private var compileDepth = 0
-    static let maxCompileDepth = 128
+    static let maxCompileDepth = 256
+    private var pendingReferences: [(JSONValue, String, Int)] = []
 
     init(rootSchema: JSONValue) {
         self.rootSchema = rootSchema
@@ -527,8 +528,17 @@ struct SchemaCompiler {
         let target = JSONValue.object(try self.target(of: reference, path: path))
         let placeholder = add(.anyOf([]))
         references[reference] = placeholder
-        let node = try compile(target, path: String(reference))
-        nodes[placeholder] = .anyOf([node])
+        pendingReferences.append((target, reference, placeholder))
         return placeholder
+    }
+
+    /// Compiles the targets of the references met so far (and those they meet), each into its
+    /// placeholder: a worklist, so long chains of references do not nest calls.
+    mutating func compilePendingReferences() throws(SchemaError) {
+        while !pendingReferences.isEmpty {
+            let (target, reference, placeholder) = pendingReferences.removeFirst()
+            let node = try compile(target, path: reference)
+            nodes[placeholder] = .anyOf([node])
+        }
     }
 }

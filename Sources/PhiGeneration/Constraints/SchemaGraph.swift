@@ -53,6 +53,7 @@ public struct SchemaGraph: Sendable {
     public init(schema: JSONValue) throws(SchemaError) {
         var compiler = SchemaCompiler(rootSchema: schema)
         root = try compiler.compile(schema, path: "#")
+        try compiler.compilePendingReferences()
         nodes = compiler.nodes
         tries = compiler.tries
         automata = compiler.automata

@@ -40,6 +40,7 @@ public struct ToolCallConstraint: TokenConstraint {
             let arguments: Int
             do {
                 arguments = try compiler.compile(parameters, path: "#")
+                try compiler.compilePendingReferences()
             } catch {
                 throw .invalidSchema(tool: tool.name, error)
             }
