@@ -261,7 +261,7 @@ struct SchemaCompiler {
             if let keyword = dependencyKeywords.first(where: { object[$0] != nil }) {
                 throw .unsupportedKeyword(path: path, keyword: keyword, detail: "on an object without properties")
             }
-            if additional == .bool(false) || maxProperties == 0 {
+            if (additional == .bool(false) && patterns.isEmpty) || maxProperties == 0 {
                 guard minProperties == 0 else { throw .invalid(path: path, reason: "minProperties \(minProperties) but no property is allowed") }
                 return add(.object(properties: [], keys: addKeyTrie([])))
             }

@@ -115,8 +115,9 @@ public struct SchemaGraph: Sendable {
                     for property in required { value = min(unknown, value + property.keyBytes.count + 1 + minimum[property.value]) }
                 case .map: value = 2
                 case let .array(items, minItems, _):
+                    // Saturating at `unknown`: minItems × an unknown item would overflow the sum.
                     let (product, overflow) = minItems.multipliedReportingOverflow(by: minimum[items])
-                    value = minItems == 0 ? 2 : (overflow ? unknown : min(unknown, 2 + product + minItems - 1))
+                    value = minItems == 0 ? 2 : (overflow || product >= unknown ? unknown : min(unknown, 2 + product + minItems - 1))
                 case let .string(minLength, _, pattern):
                     value = 2 + max(minLength, pattern >= 0 ? Int(automata[pattern].minimumBytes[0]) : 0)
                 case let .number(kind): value = kind.minimumBytes

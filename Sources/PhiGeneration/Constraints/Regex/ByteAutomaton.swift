@@ -198,7 +198,13 @@ struct ByteAutomaton: Sendable, Equatable {
         }
         let anyCount = any.accepting.count
         let stateCount = accepting.count
+        // Only an accepting state with every writable ASCII character can be universal: most
+        // patterns have none, and are done without the fixpoint.
+        let asciiBytes = [0x08, 0x09, 0x0A, 0x0C, 0x0D] + Array(0x20...0x7F)
+        let candidates = (0..<stateCount).map { state in accepting[state] && asciiBytes.allSatisfy { transitions[state * 256 + $0] >= 0 } }
+        guard candidates.contains(true) else { return candidates }
         var good = [Bool](repeating: true, count: stateCount * anyCount)
+        for state in 0..<stateCount where !candidates[state] { good[state * anyCount] = false }
         var changed = true
         while changed {
             changed = false
@@ -274,15 +280,17 @@ private struct NFA {
                 current = try build(inner, from: entry)
             }
             if let maximum {
+                // x{0,k} as (x(x(…)?)?)?: each optional copy may jump straight to the end, so an
+                // ε-closure holds a few states, not one per remaining copy.
+                let end = try newState()
                 for _ in minimum..<maximum {
+                    epsilon[Int(current)].append(end)
                     let entry = try newState()
                     epsilon[Int(current)].append(entry)
-                    let exit = try newState()
-                    epsilon[Int(current)].append(exit)
-                    epsilon[Int(try build(inner, from: entry))].append(exit)
-                    current = exit
+                    current = try build(inner, from: entry)
                 }
-                return current
+                epsilon[Int(current)].append(end)
+                return end
             }
             let loop = try newState()
             epsilon[Int(current)].append(loop)
