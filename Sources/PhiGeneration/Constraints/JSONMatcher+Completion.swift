@@ -49,12 +49,13 @@ extension JSONMatcher {
             }) else { return 0 }
             return bestItem(object: Int(object), next: Int(next), trieNode: Int(trieNode), offset: 0)
         case let .map(node, phase):
-            guard case let .map(values) = graph.nodes[Int(node)] else { return 0 }
+            guard case let .map(values, keys) = graph.nodes[Int(node)] else { return 0 }
             let value = graph.minimumBytes[values]
+            let key = keys >= 0 ? graph.minimumBytes[keys] : 2
             switch phase {
             case .start, .inValue, .afterValue: return 1
             case .inKey, .afterKey: return 1 + value + 1
-            case .afterComma, .afterCommaSpace: return 2 + 1 + value + 1
+            case .afterComma, .afterCommaSpace: return key + 1 + value + 1
             }
         case let .array(node, phase, count):
             guard case let .array(items, minItems, _) = graph.nodes[Int(node)] else { return 0 }
@@ -76,7 +77,9 @@ extension JSONMatcher {
             case 6: 1
             default: 0
             }
-            return escape + Int(state.pending) + max(0, Int(minLength - state.length)) + 1
+            let patternBytes = state.automatonState >= 0
+                ? Int(automaton(state.node)?.minimumBytes[Int(state.automatonState)] ?? 0) : 0
+            return max(escape + Int(state.pending) + max(0, Int(minLength - state.length)), patternBytes) + 1
         case let .literal(trie, node):
             return graph.tries[Int(trie)].minimumRemaining[Int(node)]
         case let .number(state):

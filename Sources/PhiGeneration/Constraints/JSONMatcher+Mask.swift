@@ -9,7 +9,7 @@ extension JSONMatcher {
     func addAllowedTokens(to mask: inout TokenMask, vocabulary: TokenVocabulary, limit: Int) {
         guard limit >= 0 else { return }
         for thread in threads where !thread.isEmpty {
-            if case let .string(state)? = thread.last, state.isAtCharacterBoundary {
+            if case let .string(state)? = thread.last, state.isAtCharacterBoundary, isFreeString(state) {
                 if remainingBytes(thread) <= limit {
                     if let maxLength = stringBounds(state.node).1 {
                         let room = Int(maxLength - state.length)
@@ -20,6 +20,10 @@ extension JSONMatcher {
                         mask.formUnion(vocabulary.plainStringTokens)
                     }
                 }
+                walk(vocabulary.nonPlain, from: thread, limit: limit, into: &mask)
+            } else if case let .string(state)? = thread.last, state.isAtCharacterBoundary, let automaton = automaton(state.node) {
+                addPatternTokens(state, automaton: automaton, outerBytes: remainingBytes(Array(thread.dropLast())),
+                                 vocabulary: vocabulary, limit: limit, into: &mask)
                 walk(vocabulary.nonPlain, from: thread, limit: limit, into: &mask)
             } else {
                 walk(vocabulary.allText, from: thread, limit: limit, into: &mask)
@@ -35,7 +39,11 @@ extension JSONMatcher {
         var bestIDs: [Int32] = []
         for thread in threads where !thread.isEmpty {
             let isInString: Bool
-            if case let .string(state)? = thread.last, state.isAtCharacterBoundary { isInString = true } else { isInString = false }
+            if case let .string(state)? = thread.last, state.isAtCharacterBoundary, isFreeString(state) {
+                isInString = true
+            } else {
+                isInString = false
+            }
             let trie = isInString ? vocabulary.nonPlain : vocabulary.allText
             trie.walk(from: [thread], enter: { states, byte in
                 var next: [[Frame]] = []
@@ -52,6 +60,39 @@ extension JSONMatcher {
             })
         }
         for id in bestIDs { mask.insert(Int(id)) }
+    }
+
+    /// The plain-string tokens a string with a pattern may continue with: the plain trie walked
+    /// with the automaton state and character count alone (what `stepString` does for raw
+    /// characters, without the frames), so each subtree stops at the first refused byte.
+    private func addPatternTokens(_ state: StringState, automaton: ByteAutomaton, outerBytes: Int,
+                                  vocabulary: TokenVocabulary, limit: Int, into mask: inout TokenMask) {
+        struct Position { var automatonState: Int32; var length: Int32; var pending: UInt8 }
+        let (minLength, maxLength) = stringBounds(state.node)
+        let isBounded = minLength > 0 || maxLength != nil
+        vocabulary.plain.walk(from: Position(automatonState: state.automatonState, length: state.length, pending: 0), enter: { position, byte in
+            var position = position
+            let next = automaton.next(position.automatonState, byte)
+            guard next >= 0 else { return nil }
+            position.automatonState = next
+            if position.pending > 0 {
+                position.pending -= 1
+            } else {
+                if let maxLength, position.length >= maxLength { return nil }
+                position.length += 1
+                position.pending = UInt8(UTF8Validation.continuationCount(lead: byte) ?? 0)
+            }
+            if position.pending == 0 && isBounded
+                && !automaton.isViable(next, length: Int(position.length), minimumLength: Int(minLength),
+                                       maximumLength: maxLength.map { Int($0) }) {
+                return nil
+            }
+            return position
+        }, visit: { position, ids in
+            let stringBytes = max(max(0, Int(minLength - position.length)), Int(automaton.minimumBytes[Int(position.automatonState)])) + 1
+            guard outerBytes + stringBytes <= limit else { return }
+            for id in ids { mask.insert(Int(id)) }
+        })
     }
 
     private func walk(_ trie: TokenTrie, from thread: [Frame], limit: Int, into mask: inout TokenMask) {

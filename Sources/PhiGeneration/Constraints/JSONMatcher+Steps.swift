@@ -69,12 +69,15 @@ extension JSONMatcher {
         var frames = frames
         switch (phase, byte) {
         case (.start, UInt8(ascii: "\"")), (.afterComma, UInt8(ascii: "\"")), (.afterCommaSpace, UInt8(ascii: "\"")):
+            guard case let .map(_, keys) = graph.nodes[Int(node)] else { return }
             frames.append(.map(node: node, phase: .inKey))
-            frames.append(.string(StringState(node: -1)))
+            var key = StringState(node: Int32(keys))
+            if automaton(Int32(keys)) != nil { key.automatonState = ByteAutomaton.start }
+            frames.append(.string(key))
         case (.start, UInt8(ascii: "}")), (.afterValue, UInt8(ascii: "}")):
             completeValue(&frames)
         case (.afterKey, UInt8(ascii: ":")):
-            guard case let .map(values) = graph.nodes[Int(node)] else { return }
+            guard case let .map(values, _) = graph.nodes[Int(node)] else { return }
             frames.append(.map(node: node, phase: .inValue))
             frames.append(.value(node: Int32(values), spaceAllowed: true))
         case (.afterValue, UInt8(ascii: ",")):
@@ -127,18 +130,29 @@ extension JSONMatcher {
             state.pending -= 1
             state.nextLow = 0x80
             state.nextHigh = 0xBF
+            guard steppedAutomaton(&state, byte, completesCharacter: state.pending == 0) else { return nil }
             return .open(state)
         }
         switch state.escape {
         case 0: break
         case 1:
+            let decoded: UInt8
             switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                 UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                state.escape = 0
-            case UInt8(ascii: "u"): state.escape = 2
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded = byte
+            case UInt8(ascii: "b"): decoded = 0x08
+            case UInt8(ascii: "f"): decoded = 0x0C
+            case UInt8(ascii: "n"): decoded = 0x0A
+            case UInt8(ascii: "r"): decoded = 0x0D
+            case UInt8(ascii: "t"): decoded = 0x09
+            case UInt8(ascii: "u"):
+                // Not written in strings with a pattern: their characters are written raw.
+                guard state.automatonState < 0 else { return nil }
+                state.escape = 2
+                return .open(state)
             default: return nil
             }
+            state.escape = 0
+            guard steppedAutomaton(&state, decoded, completesCharacter: true) else { return nil }
             return .open(state)
         case 2:
             guard isHex else { return nil }
@@ -160,11 +174,21 @@ extension JSONMatcher {
         }
         let (minLength, maxLength) = stringBounds(state.node)
         if byte == UInt8(ascii: "\"") {
+            if state.automatonState >= 0, automaton(state.node)?.isAccepting[Int(state.automatonState)] != true { return nil }
             return state.length >= minLength ? .closed : nil
         }
         guard byte >= 0x20, maxLength.map({ state.length < $0 }) ?? true else { return nil }
         if byte == UInt8(ascii: "\\") {
             state.escape = 1
+            // With a pattern, a backslash only when some short escape's character can follow.
+            if state.automatonState >= 0 {
+                var probe = state
+                probe.length += 1
+                let decoded: [UInt8] = [0x22, 0x5C, 0x2F, 0x08, 0x0C, 0x0A, 0x0D, 0x09]
+                guard decoded.contains(where: { var copy = probe; return steppedAutomaton(&copy, $0, completesCharacter: true) }) else {
+                    return nil
+                }
+            }
         } else if byte >= 0x80 {
             guard let more = UTF8Validation.continuationCount(lead: byte), more > 0 else { return nil }
             let range = UTF8Validation.secondByteRange(lead: byte)
@@ -173,11 +197,34 @@ extension JSONMatcher {
             state.nextHigh = range.upperBound
         }
         state.length += 1
+        if byte != UInt8(ascii: "\\"), !steppedAutomaton(&state, byte, completesCharacter: byte < 0x80) { return nil }
         return .open(state)
     }
 
     func stringBounds(_ node: Int32) -> (Int32, Int32?) {
-        guard node >= 0, case let .string(minLength, maxLength) = graph.nodes[Int(node)] else { return (0, nil) }
+        guard node >= 0, case let .string(minLength, maxLength, _) = graph.nodes[Int(node)] else { return (0, nil) }
         return (Int32(minLength), maxLength.map { Int32($0) })
+    }
+
+    func automaton(_ node: Int32) -> ByteAutomaton? {
+        guard node >= 0, case let .string(_, _, pattern) = graph.nodes[Int(node)], pattern >= 0 else { return nil }
+        return graph.automata[pattern]
+    }
+
+    /// Whether any plain character may follow: no pattern, or one that accepts everything from here.
+    func isFreeString(_ state: StringState) -> Bool {
+        state.automatonState < 0 || automaton(state.node)?.isUniversal[Int(state.automatonState)] == true
+    }
+
+    /// Feeds one decoded byte of a character to the pattern automaton; at a character's end, the
+    /// string must still be able to reach a match within its length bounds.
+    func steppedAutomaton(_ state: inout StringState, _ byte: UInt8, completesCharacter: Bool) -> Bool {
+        guard state.automatonState >= 0, let automaton = automaton(state.node) else { return true }
+        let next = automaton.next(state.automatonState, byte)
+        guard next >= 0 else { return false }
+        state.automatonState = next
+        guard completesCharacter else { return true }
+        let (minLength, maxLength) = stringBounds(state.node)
+        return automaton.isViable(next, length: Int(state.length), minimumLength: Int(minLength), maximumLength: maxLength.map { Int($0) })
     }
 }

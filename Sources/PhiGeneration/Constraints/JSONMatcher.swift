@@ -20,6 +20,8 @@ struct JSONMatcher: Sendable {
         var pending: UInt8 = 0
         var nextLow: UInt8 = 0x80
         var nextHigh: UInt8 = 0xBF
+        /// The state of the node's pattern automaton over the characters so far, or -1.
+        var automatonState: Int32 = -1
 
         var isAtCharacterBoundary: Bool { escape == 0 && pending == 0 }
     }
@@ -129,9 +131,9 @@ struct JSONMatcher: Sendable {
         case let .array(_, _, maxItems):
             guard byte == UInt8(ascii: "[") else { return }
             frames.append(.array(node: node, phase: maxItems == 0 ? .afterValue : .start, count: 0))
-        case .string:
+        case let .string(_, _, pattern):
             guard byte == UInt8(ascii: "\"") else { return }
-            frames.append(.string(StringState(node: node)))
+            frames.append(.string(StringState(node: node, automatonState: pattern >= 0 ? ByteAutomaton.start : -1)))
         case let .number(kind):
             guard let state = NumberState(kind: kind).stepped(byte) else { return }
             frames.append(.number(state))

@@ -4,8 +4,9 @@ import PhiTokenizer
 /// Checks a JSON value against a JSON schema: `type`, `properties`, `required`,
 /// `additionalProperties`, `items`, `minItems`, `maxItems`, `minLength`, `maxLength`, `minimum`,
 /// `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `enum`, `const`, `anyOf`, `oneOf`, `allOf`,
-/// `not`, `nullable` and local `$ref`. Independent of the constraint that generates values, so
-/// each checks the other. Unknown keywords (`format`, `pattern`, …) are not checked.
+/// `not`, `nullable`, local `$ref`, `multipleOf`, `uniqueItems`, `minProperties`, `maxProperties`,
+/// `dependentRequired`, `pattern` and `format` (as the subset of each format the constraint
+/// writes: see `StringFormat`). Other keywords are not checked.
 public struct JSONSchemaValidator: Sendable {
     public let schema: JSONValue
 
@@ -18,6 +19,19 @@ public struct JSONSchemaValidator: Sendable {
     public func firstViolation(_ value: JSONValue) -> String? {
         violation(value, schema, path: "$", depth: 0)
     }
+
+    /// The first violation of `subschema` (a part of `schema`, whose `$ref`s resolve in `schema`).
+    func firstViolation(_ value: JSONValue, against subschema: JSONValue) -> String? {
+        violation(value, subschema, path: "$", depth: 0)
+    }
+
+    /// The keywords this validator checks; others are not looked at.
+    static let checkedKeywords: Set<String> = [
+        "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "minLength",
+        "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "enum", "const", "anyOf",
+        "oneOf", "allOf", "not", "nullable", "$ref", "multipleOf", "uniqueItems", "minProperties", "maxProperties",
+        "dependentRequired", "pattern", "format",
+    ]
 
     private func violation(_ value: JSONValue, _ schema: JSONValue, path: String, depth: Int) -> String? {
         guard depth < 64 else { return "\(path): the schema nests references too deeply" }
@@ -43,6 +57,11 @@ public struct JSONSchemaValidator: Sendable {
         case let .array(items):
             if let minimum = rules["minItems"]?.intValue, items.count < minimum { return "\(path): \(items.count) items, fewer than minItems \(minimum)" }
             if let maximum = rules["maxItems"]?.intValue, items.count > maximum { return "\(path): \(items.count) items, more than maxItems \(maximum)" }
+            if rules["uniqueItems"] == .bool(true) {
+                for (index, item) in items.enumerated() where items[..<index].contains(where: { Self.equal($0, item) }) {
+                    return "\(path)[\(index)]: repeats an earlier item, but uniqueItems is true"
+                }
+            }
             if let itemSchema = rules["items"] {
                 for (index, item) in items.enumerated() {
                     if let problem = violation(item, itemSchema, path: "\(path)[\(index)]", depth: depth + 1) { return problem }
@@ -52,6 +71,11 @@ public struct JSONSchemaValidator: Sendable {
             let length = text.unicodeScalars.count
             if let minimum = rules["minLength"]?.intValue, length < minimum { return "\(path): \(length) characters, fewer than minLength \(minimum)" }
             if let maximum = rules["maxLength"]?.intValue, length > maximum { return "\(path): \(length) characters, more than maxLength \(maximum)" }
+            // Patterns and formats are checked with the automaton the constraint generates from.
+            let pattern = rules["pattern"]?.stringValue ?? rules["format"]?.stringValue.flatMap(StringFormat.pattern(for:))
+            if let pattern, let automaton = try? ByteAutomaton(pattern: pattern), !automaton.matches(text) {
+                return "\(path): \(value.serialized()) does not match \(pattern)"
+            }
         case .integer, .double:
             return numberViolation(value.doubleValue ?? 0, rules, path: path)
         default: break
@@ -80,6 +104,13 @@ public struct JSONSchemaValidator: Sendable {
         for name in rules["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where object[name] == nil {
             return "\(path): missing required property '\(name)'"
         }
+        if let minimum = rules["minProperties"]?.intValue, object.count < minimum { return "\(path): fewer than minProperties \(minimum)" }
+        if let maximum = rules["maxProperties"]?.intValue, object.count > maximum { return "\(path): more than maxProperties \(maximum)" }
+        for member in rules["dependentRequired"]?.objectValue?.members ?? [] where object[member.key] != nil {
+            for name in (member.value.arrayValue ?? []).compactMap(\.stringValue) where object[name] == nil {
+                return "\(path): '\(member.key)' is present, so '\(name)' is required"
+            }
+        }
         let properties = rules["properties"]?.objectValue ?? JSONObject()
         for member in object.members {
             let memberPath = "\(path).\(member.key)"
@@ -94,6 +125,10 @@ public struct JSONSchemaValidator: Sendable {
     }
 
     private func numberViolation(_ number: Double, _ rules: JSONObject, path: String) -> String? {
+        if let divisor = rules["multipleOf"]?.doubleValue, divisor > 0 {
+            let quotient = number / divisor
+            if quotient != quotient.rounded() { return "\(path): \(number) is not a multiple of \(divisor)" }
+        }
         if let minimum = rules["minimum"]?.doubleValue, number < minimum { return "\(path): \(number) is below minimum \(minimum)" }
         if let maximum = rules["maximum"]?.doubleValue, number > maximum { return "\(path): \(number) is above maximum \(maximum)" }
         if let bound = rules["exclusiveMinimum"] {

@@ -13,10 +13,11 @@ public struct SchemaGraph: Sendable {
         case anyOf([Int])
         /// Declared properties in order; `keys` is the literal trie of their quoted names.
         case object(properties: [Property], keys: Int)
-        /// Any keys, each value of the node `values`.
-        case map(values: Int)
+        /// Any keys (strings of the string node `keys`, when not -1), each value of the node `values`.
+        case map(values: Int, keys: Int = -1)
         case array(items: Int, minItems: Int, maxItems: Int?)
-        case string(minLength: Int, maxLength: Int?)
+        /// `pattern`: an index into `automata` that the characters must match, or -1.
+        case string(minLength: Int, maxLength: Int?, pattern: Int = -1)
         case number(NumberKind)
         /// One of fixed JSON texts (`enum`, `const`, booleans, null), as the trie `trie`.
         case literals(trie: Int)
@@ -32,6 +33,8 @@ public struct SchemaGraph: Sendable {
 
     var nodes: [Node] = []
     var tries: [LiteralTrie] = []
+    /// The automata of string patterns and formats.
+    var automata: [ByteAutomaton] = []
     /// Bytes of the shortest valid text of each node.
     var minimumBytes: [Int] = []
     /// For each node, the nodes a value there may start as (anyOf flattened).
@@ -50,15 +53,18 @@ public struct SchemaGraph: Sendable {
     public init(schema: JSONValue) throws(SchemaError) {
         var compiler = SchemaCompiler(rootSchema: schema)
         root = try compiler.compile(schema, path: "#")
+        try compiler.compilePendingReferences()
         nodes = compiler.nodes
         tries = compiler.tries
+        automata = compiler.automata
         try finish()
     }
 
     /// A graph whose root is `node` built by hand (the tool-call shape).
-    init(nodes: [Node], tries: [LiteralTrie], root: Int) throws(SchemaError) {
+    init(nodes: [Node], tries: [LiteralTrie], automata: [ByteAutomaton], root: Int) throws(SchemaError) {
         self.nodes = nodes
         self.tries = tries
+        self.automata = automata
         self.root = root
         try finish()
     }
@@ -109,9 +115,11 @@ public struct SchemaGraph: Sendable {
                     for property in required { value = min(unknown, value + property.keyBytes.count + 1 + minimum[property.value]) }
                 case .map: value = 2
                 case let .array(items, minItems, _):
+                    // Saturating at `unknown`: minItems × an unknown item would overflow the sum.
                     let (product, overflow) = minItems.multipliedReportingOverflow(by: minimum[items])
-                    value = minItems == 0 ? 2 : (overflow ? unknown : min(unknown, 2 + product + minItems - 1))
-                case let .string(minLength, _): value = 2 + minLength
+                    value = minItems == 0 ? 2 : (overflow || product >= unknown ? unknown : min(unknown, 2 + product + minItems - 1))
+                case let .string(minLength, _, pattern):
+                    value = 2 + max(minLength, pattern >= 0 ? Int(automata[pattern].minimumBytes[0]) : 0)
                 case let .number(kind): value = kind.minimumBytes
                 case let .literals(trie): value = tries[trie].minimumRemaining[0]
                 }
@@ -175,14 +183,23 @@ struct LiteralTrie: Sendable, Equatable {
 /// A schema the constraint cannot generate for, naming where in the schema.
 public enum SchemaError: Error, Equatable, CustomStringConvertible {
     case unsupported(path: String, reason: String)
+    /// A JSON Schema keyword the constraint cannot enforce, at the JSON pointer `path`.
+    case unsupportedKeyword(path: String, keyword: String, detail: String?)
     case invalid(path: String, reason: String)
     case noFiniteInstance(path: String)
 
     public var description: String {
         switch self {
         case let .unsupported(path, reason): "schema \(path): \(reason) is not supported"
+        case let .unsupportedKeyword(path, keyword, detail):
+            "schema \(path): keyword '\(keyword)'\(detail.map { " " + $0 } ?? "") is not supported"
         case let .invalid(path, reason): "schema \(path): \(reason)"
         case let .noFiniteInstance(path): "schema \(path) has no finite valid value"
         }
+    }
+
+    /// The schema allows no value (as opposed to one the constraint cannot serve).
+    var isUnsatisfiable: Bool {
+        if case .invalid = self { true } else { false }
     }
 }

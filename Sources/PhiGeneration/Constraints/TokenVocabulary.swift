@@ -23,6 +23,8 @@ public final class TokenVocabulary: Sendable {
     let allText: TokenTrie
     /// Text tokens that are not plain-string tokens: the only ones a string body must try.
     let nonPlain: TokenTrie
+    /// The plain-string tokens, walked with a string's pattern automaton alone.
+    let plain: TokenTrie
 
     /// Builds the tables (see docs/PERFORMANCE.md for the time it takes).
     /// - Parameter vocabularySize: the model's (its logits' count), when larger than the
@@ -56,6 +58,7 @@ public final class TokenVocabulary: Sendable {
         let textIDs = (0..<vocabularySize).filter { isText[$0] }
         allText = TokenTrie(ids: textIDs, bytes: bytes, starts: starts)
         nonPlain = TokenTrie(ids: textIDs.filter { !plain[$0] }, bytes: bytes, starts: starts)
+        self.plain = TokenTrie(ids: plainIDs.map { Int($0) }, bytes: bytes, starts: starts)
     }
 
     /// The bytes of `id` (empty for an id without text or out of range).

@@ -40,6 +40,7 @@ public struct ToolCallConstraint: TokenConstraint {
             let arguments: Int
             do {
                 arguments = try compiler.compile(parameters, path: "#")
+                try compiler.compilePendingReferences()
             } catch {
                 throw .invalidSchema(tool: tool.name, error)
             }
@@ -54,7 +55,7 @@ public struct ToolCallConstraint: TokenConstraint {
         let call = calls.count == 1 ? calls[0] : compiler.add(.anyOf(calls))
         let root = compiler.add(.array(items: call, minItems: 1, maxItems: allowsSeveral ? nil : 1))
         do {
-            return try SchemaGraph(nodes: compiler.nodes, tries: compiler.tries, root: root)
+            return try SchemaGraph(nodes: compiler.nodes, tries: compiler.tries, automata: compiler.automata, root: root)
         } catch {
             throw .invalidSchema(tool: tools.map(\.name).joined(separator: ", "), error)
         }
