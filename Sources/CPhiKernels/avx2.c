@@ -18,15 +18,19 @@ static void avx2_matmul(phi_format format, const void *w, size_t w_row_bytes, in
     }
 }
 
+// Every entry but attention: the AVX2 and AVX-512 tables share them.
+#define AVX2_TABLE_ENTRIES \
+    .dot = avx2_dot, \
+    .matmul = avx2_matmul, \
+    .matmul_repacked = phi_avx2_matmul_repacked, \
+    .quantize_row_q8_0 = phi_avx2_quantize_row_q8_0, \
+    .quantize_row_q4_0 = phi_avx2_quantize_row_q4_0, \
+    .rmsnorm = phi_avx2_rmsnorm, \
+    .swiglu = phi_avx2_swiglu
+
 static const phi_kernels avx2_table = {
     .name = "avx2",
-    .dot = avx2_dot,
-    .matmul = avx2_matmul,
-    .matmul_repacked = phi_avx2_matmul_repacked,
-    .quantize_row_q8_0 = phi_avx2_quantize_row_q8_0,
-    .quantize_row_q4_0 = phi_avx2_quantize_row_q4_0,
-    .rmsnorm = phi_avx2_rmsnorm,
-    .swiglu = phi_avx2_swiglu,
+    AVX2_TABLE_ENTRIES,
     .attend_tile_kv = phi_avx2_attend_tile_kv,
     .attend_blocks_kv = phi_avx2_attend_blocks_kv,
     .attend_fold = phi_avx2_attend_fold,
@@ -35,13 +39,7 @@ static const phi_kernels avx2_table = {
 // The AVX2 table with the attention built for AVX-512 (avx512_attention_tiled.c).
 static const phi_kernels avx512_table = {
     .name = "avx512",
-    .dot = avx2_dot,
-    .matmul = avx2_matmul,
-    .matmul_repacked = phi_avx2_matmul_repacked,
-    .quantize_row_q8_0 = phi_avx2_quantize_row_q8_0,
-    .quantize_row_q4_0 = phi_avx2_quantize_row_q4_0,
-    .rmsnorm = phi_avx2_rmsnorm,
-    .swiglu = phi_avx2_swiglu,
+    AVX2_TABLE_ENTRIES,
     .attend_tile_kv = phi_avx512_attend_tile_kv,
     .attend_blocks_kv = phi_avx512_attend_blocks_kv,
     .attend_fold = phi_avx512_attend_fold,

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PhiTestSupport
 
 // Plain TCP sockets for tests of what nng meets on the network besides nng peers.
 
@@ -35,16 +36,8 @@ struct SilentServerError: Error {}
 /// Connects to a loopback port with a plain TCP socket, writes bytes and hangs up.
 enum RawTCPClient {
     static func send(_ bytes: [UInt8], to port: UInt16) throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try LoopbackTCP.connect(port: port)
         defer { _ = Glibc.close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard descriptor >= 0, connected == 0 else { throw SilentServerError() }
         _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
 }

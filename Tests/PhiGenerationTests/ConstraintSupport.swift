@@ -14,6 +14,17 @@ enum TestVocabulary {
     static func vocabulary() throws -> TokenVocabulary { try loaded.get().1 }
     /// Phi-4-mini's stop ids (`<|end|>`, `<|endoftext|>`).
     static let stopIDs = [200_020, 199_999]
+
+    /// The mask `constraint` should give, found the slow way: every text token tried on a copy.
+    static func bruteForceMask(_ constraint: JSONConstraint, vocabulary: TokenVocabulary) -> TokenMask {
+        var expected = TokenMask(count: vocabulary.vocabularySize)
+        for id in 0..<vocabulary.vocabularySize where vocabulary.isTextToken(id) {
+            var copy = constraint
+            copy.advance(id)
+            if !copy.isBroken { expected.insert(id) }
+        }
+        return expected
+    }
 }
 
 /// Drives a constraint with random choices among the tokens it allows, as a sampler over random

@@ -67,12 +67,7 @@ struct ConstraintTests {
         var steps = 0
         for piece in [#"{""#, #"city"#, #"": ""#, "Par", "is", #"", "unit": "cel"#] {
             let mask = constraint.allowedTokens(remainingTokens: 1000)
-            var expected = TokenMask(count: vocabulary.vocabularySize)
-            for id in 0..<vocabulary.vocabularySize where vocabulary.isTextToken(id) {
-                var copy = constraint
-                copy.advance(id)
-                if !copy.isBroken { expected.insert(id) }
-            }
+            let expected = TestVocabulary.bruteForceMask(constraint, vocabulary: vocabulary)
             #expect(mask == expected, "after \(steps) pieces of \(prefix): \(mask.allowedCount) allowed, brute force \(expected.allowedCount)")
             let tokens = try TestVocabulary.tokenizer().encodeOrdinary(piece)
             for token in tokens { constraint.advance(token) }

@@ -229,12 +229,7 @@ struct SchemaKeywordTests {
         for token in try TestVocabulary.tokenizer().encodeOrdinary(#"{"p": ""#) { constraint.advance(token) }
         for step in 0..<2 {
             let mask = constraint.allowedTokens(remainingTokens: 1000)
-            var expected = TokenMask(count: vocabulary.vocabularySize)
-            for id in 0..<vocabulary.vocabularySize where vocabulary.isTextToken(id) {
-                var copy = constraint
-                copy.advance(id)
-                if !copy.isBroken { expected.insert(id) }
-            }
+            let expected = TestVocabulary.bruteForceMask(constraint, vocabulary: vocabulary)
             #expect(mask == expected, "\(pattern) step \(step): \(mask.allowedCount) allowed, brute force \(expected.allowedCount)")
             guard let next = mask.allowedIDs.first(where: { vocabulary.tokenBytes($0).count > 1 }) ?? mask.allowedIDs.first else { break }
             constraint.advance(next)

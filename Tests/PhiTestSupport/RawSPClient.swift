@@ -17,18 +17,7 @@ public final class RawSPClient: @unchecked Sendable {
     /// Connects to 127.0.0.1:`port` and exchanges SP headers. Throws when the connection or the
     /// header exchange fails.
     public init(port: UInt16, timeout: Duration = .seconds(2)) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw FixtureError.malformed("no socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            throw FixtureError.malformed("cannot connect to port \(port): \(String(cString: strerror(errno)))")
-        }
+        descriptor = try LoopbackTCP.connect(port: port)
         let header: [UInt8] = [0, 0x53, 0x50, 0, UInt8(Self.req0 >> 8), UInt8(Self.req0 & 0xff), 0, 0]
         guard write(header) else { throw FixtureError.malformed("cannot send the SP header to port \(port)") }
         guard let answer = read(count: 8, timeout: timeout), answer.prefix(4) == [0, 0x53, 0x50, 0] else {
@@ -130,4 +119,27 @@ public func residentBytes(ofProcess pid: Int32) -> Int? {
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
           let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
     return kilobytes * 1024
+}
+
+/// Plain TCP sockets to loopback, for tests that play peers nng does not expect.
+public enum LoopbackTCP {
+    /// A socket connected to 127.0.0.1:`port`; the caller closes it. Throws naming the port and
+    /// the system's reason.
+    public static func connect(port: UInt16) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw FixtureError.malformed("no socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(descriptor)
+            throw FixtureError.malformed("cannot connect to port \(port): \(reason)")
+        }
+        return descriptor
+    }
 }
