@@ -24,6 +24,16 @@ struct ListenerBoundsTests {
         return condition()
     }
 
+    /// A worker's and a coordinator's authenticators with one secret, in the same run (as after
+    /// a handshake), so the coordinator's messages authenticate.
+    static func authenticatorsOfOneRun() throws -> (worker: WireAuthenticator, coordinator: WireAuthenticator) {
+        let secret = try randomSecret()
+        let worker = WireAuthenticator(secret: secret)
+        let coordinator = WireAuthenticator(secret: secret)
+        worker.adoptRun(nonce: coordinator.startRun())
+        return (worker, coordinator)
+    }
+
     @Test("a connection beyond maxConnections is closed as it arrives; the others stay open")
     func connectionCap() async throws {
         var options = TransportOptions()
@@ -42,10 +52,7 @@ struct ListenerBoundsTests {
 
     @Test("at most maxUnauthenticatedConnections wait to authenticate; authenticated connections do not count")
     func unauthenticatedCap() async throws {
-        let secret = try randomSecret()
-        let workerAuthenticator = WireAuthenticator(secret: secret)
-        let coordinatorAuthenticator = WireAuthenticator(secret: secret)
-        workerAuthenticator.adoptRun(nonce: coordinatorAuthenticator.startRun())
+        let (workerAuthenticator, coordinatorAuthenticator) = try Self.authenticatorsOfOneRun()
         var options = TransportOptions()
         options.maxUnauthenticatedConnections = 2
         let listener = try LoopbackListener.start(authenticator: workerAuthenticator, options: options) { _ in .ack(Ack()) }
@@ -64,10 +71,7 @@ struct ListenerBoundsTests {
 
     @Test("a connection that does not authenticate is closed at the deadline; an authenticated idle one stays")
     func unauthenticatedDeadline() async throws {
-        let secret = try randomSecret()
-        let workerAuthenticator = WireAuthenticator(secret: secret)
-        let coordinatorAuthenticator = WireAuthenticator(secret: secret)
-        workerAuthenticator.adoptRun(nonce: coordinatorAuthenticator.startRun())
+        let (workerAuthenticator, coordinatorAuthenticator) = try Self.authenticatorsOfOneRun()
         var options = TransportOptions()
         options.unauthenticatedTimeout = .seconds(1)
         let listener = try LoopbackListener.start(authenticator: workerAuthenticator, options: options) { _ in .ack(Ack()) }
@@ -120,10 +124,7 @@ struct ListenerBoundsTests {
 
     @Test("junk Hellos from 32 clients never take the contexts an authenticated health ping needs")
     func junkHellosDoNotStarveHealth() async throws {
-        let secret = try randomSecret()
-        let workerAuthenticator = WireAuthenticator(secret: secret)
-        let coordinatorAuthenticator = WireAuthenticator(secret: secret)
-        workerAuthenticator.adoptRun(nonce: coordinatorAuthenticator.startRun())
+        let (workerAuthenticator, coordinatorAuthenticator) = try Self.authenticatorsOfOneRun()
         var options = TransportOptions()
         options.concurrentRequests = 8
         options.maxUnauthenticatedConnections = 64
